@@ -1,0 +1,174 @@
+""""Our project" from the seed lesson, done right (lessons 01, 02, 03, 07).
+
+The seed keeps pointing at ``config.py`` (``setup_caching()``), ``litellm_client.py``
+(error handling and a fallback loop) and a ``Request(model, fallbacks, messages,
+answer_model)`` class. Here they are without the seed's bugs:
+
+* errors are classified by the *real* LiteLLM exception map (a 503 or a 500 through
+  OpenRouter no longer escapes the handler);
+* every attempt advances the loop (no ``except Exception: continue`` that spins forever);
+* an authentication error or a bad request stops at once (another model will not help);
+* when every model fails, the *last error itself* is raised, its type kept, with the
+  list of attempts attached as a note.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import litellm
+import openai
+import pydantic
+from litellm.caching.caching import LiteLLMCacheType
+
+from course_helpers.redis_server import redis_host_port, redis_url
+from course_helpers.session import state_dir
+
+RETRYABLE = (litellm.RateLimitError, litellm.Timeout, litellm.APIConnectionError,
+             litellm.ServiceUnavailableError, litellm.InternalServerError)
+MAX_BACKOFF_S = 5.0
+
+
+def setup_caching(kind: str = "disk", directory: str | Path | None = None, ttl: float | None = None) -> Any:
+    """The seed's ``config.setup_caching()``: enable LiteLLM's cache and return it.
+
+    ``kind``: ``"disk"`` (the seed's choice; exists only up to LiteLLM 1.108.x),
+    ``"local"`` (in-memory) or ``"redis"`` (a real server from :func:`redis_url`). For
+    Redis the default TTL is raised from LiteLLM's 60 s to one hour unless ``ttl`` is given.
+    """
+    kinds = {"disk": "DISK", "local": "LOCAL", "redis": "REDIS"}
+    if kind not in kinds:
+        raise ValueError(f"kind должен быть одним из {list(kinds)}, а не {kind!r}.")
+    if not hasattr(LiteLLMCacheType, kinds[kind]):
+        raise RuntimeError(f"В LiteLLM {litellm.__version__} нет кэша {kinds[kind]} (DISK удалён в 1.109.0): "
+                           "используйте kind='local' или kind='redis'.")
+    options: dict[str, Any] = {"type": getattr(LiteLLMCacheType, kinds[kind])}
+    if kind == "disk":
+        options["disk_cache_dir"] = str(directory or state_dir() / "cache")
+    elif kind == "redis":
+        host, port = redis_host_port(redis_url())
+        options.update(host=host, port=str(port), ttl=ttl or 3600)
+    if ttl is not None:
+        options["ttl"] = ttl
+    try:
+        litellm.enable_cache(**options)
+    except ModuleNotFoundError as e:
+        raise RuntimeError(f"Для кэша {kind} не хватает пакета ({e}). Выполните: "
+                           "pip install -r requirements.txt") from None
+    return litellm.cache
+
+
+@dataclass
+class Request:
+    """A request to the LLM, as in the seed: a model, its fallbacks, the messages and the
+    pydantic model the answer must fit (``answer_model``; ``None`` for plain text)."""
+
+    model: str
+    messages: list[dict[str, Any]]
+    fallbacks: list[str] = field(default_factory=list)
+    answer_model: type[pydantic.BaseModel] | None = None
+    timeout: float = 30.0
+    retries: int = 1  # extra tries of the same model for transient errors, with backoff
+    options: dict[str, Any] = field(default_factory=dict)  # temperature, max_tokens, ...
+
+
+@dataclass
+class Attempt:
+    """One call made while serving a Request."""
+
+    model: str
+    error: str | None  # exception class name, None if it answered
+    status: int | None
+    decision: str  # answered / retry / next / stop
+
+
+@dataclass
+class Answer:
+    """What :func:`ask` returns: the parsed answer, who answered, and every attempt."""
+
+    value: Any  # an ``answer_model`` instance, or the text
+    model: str
+    response: Any
+    attempts: list[Attempt]
+
+    @property
+    def cost(self) -> float:
+        """Cost of the answering call in USD (0.0 for a cache hit)."""
+        return float(self.response._hidden_params.get("response_cost") or 0.0)
+
+
+def decide(error: BaseException) -> str:
+    """What to do after an error: ``stop``, ``retry`` (same model) or ``next`` (fallback).
+
+    Order matters: ContextWindowExceededError is a BadRequestError but a bigger model
+    can help; every mapped provider error derives from ``openai.APIError``.
+    """
+    if isinstance(error, litellm.ContextWindowExceededError):
+        return "next"
+    if isinstance(error, (litellm.AuthenticationError, litellm.BadRequestError)):
+        return "stop"
+    if isinstance(error, RETRYABLE):
+        return "retry"
+    if isinstance(error, (openai.APIError, pydantic.ValidationError)):
+        return "next"  # 403/404/500/502 via OpenRouter, malformed bodies, answers that do not parse
+    return "stop"  # a bug in our code, not a provider problem: never retry it blindly
+
+
+def _retry_after(error: BaseException) -> float | None:
+    response = getattr(error, "response", None)
+    value = getattr(response, "headers", {}).get("retry-after") if response is not None else None
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _say(verbose: bool, text: str) -> None:
+    if verbose:
+        print(text)
+
+
+def ask(request: Request, *, verbose: bool = True, sleep: Callable[[float], None] = time.sleep) -> Answer:
+    """Send a :class:`Request`, falling back model by model; return an :class:`Answer`.
+
+    Prints (Russian) which model answered and why others were skipped. Raises the last
+    error (its own type) when every model failed, or at once for auth / bad-request errors.
+    """
+    attempts: list[Attempt] = []
+    last_error: BaseException | None = None
+    extra = dict(request.options)
+    if request.answer_model is not None:
+        extra["response_format"] = request.answer_model
+    for model in [request.model, *request.fallbacks]:
+        for attempt in range(request.retries + 1):
+            try:
+                response = litellm.completion(model=model, messages=request.messages,
+                                              timeout=request.timeout, **extra)
+                text = response.choices[0].message.content or ""
+                value = request.answer_model.model_validate_json(text) if request.answer_model else text
+            except Exception as error:  # classified right below: nothing is swallowed
+                last_error = error
+                action = decide(error)
+                if action == "retry" and attempt == request.retries:
+                    action = "next"
+                status = getattr(error, "status_code", None)
+                attempts.append(Attempt(model, type(error).__name__, status, action))
+                _say(verbose, f"  ✗ {model}: {type(error).__name__}"
+                              f"{f' ({status})' if status else ''} → "
+                              f"{ {'stop': 'останавливаемся', 'retry': 'повторяем', 'next': 'следующая модель'}[action] }")
+                if action == "stop":
+                    error.add_note(f"Попытки: {[(a.model, a.error) for a in attempts]}")
+                    raise
+                if action == "next":
+                    break
+                sleep(min(MAX_BACKOFF_S, _retry_after(error) or 0.5 * 2 ** attempt))
+                continue
+            attempts.append(Attempt(model, None, 200, "answered"))
+            _say(verbose, f"  ✓ ответила {model}")
+            return Answer(value=value, model=model, response=response, attempts=attempts)
+    assert last_error is not None
+    last_error.add_note(f"Все модели отказали. Попытки: {[(a.model, a.error) for a in attempts]}")
+    raise last_error

@@ -1,0 +1,175 @@
+"""Start the practice provider in its own process and control it from Python.
+
+Used by :func:`course_helpers.start_lesson` (every lesson) and by the tests. Talks to
+the provider only over HTTP, exactly as a learner could with ``curl``.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from course_helpers.practice import PRACTICE_KEY
+
+READY_TIMEOUT_S = 15.0
+
+
+class ProviderError(RuntimeError):
+    """The practice provider could not be started or reached (message in Russian)."""
+
+
+class PracticeProvider:
+    """Handle of a running practice provider: URLs, faults, latency, limits, stats."""
+
+    def __init__(self, url: str, key: str = PRACTICE_KEY, process: subprocess.Popen | None = None) -> None:
+        self.url = url.rstrip("/")
+        self.key = key
+        self.process = process
+
+    # --- where LiteLLM should send requests -------------------------------------------
+    def api_base(self, flavor: str = "openrouter", deployment: str | None = None) -> str:
+        """Base URL for LiteLLM: ``openrouter`` -> ``.../api/v1``, ``openai`` -> ``.../v1``.
+
+        With ``deployment="d1"`` the URL gets a ``/d1`` prefix: an independent deployment
+        with its own faults, latency, limits and stats (lesson 05).
+        """
+        if flavor not in ("openrouter", "openai"):
+            raise ValueError("flavor должен быть 'openrouter' или 'openai'")
+        prefix = f"/{deployment}" if deployment else ""
+        return f"{self.url}{prefix}{'/api/v1' if flavor == 'openrouter' else '/v1'}"
+
+    @property
+    def generate_url(self) -> str:
+        """URL of the non-OpenAI ``POST /generate`` API (lesson 04)."""
+        return f"{self.url}/generate"
+
+    # --- control ------------------------------------------------------------------
+    def _call(self, method: str, action: str, body: dict[str, Any] | None = None) -> Any:
+        request = urllib.request.Request(
+            f"{self.url}/_practice/{action}", method=method,
+            data=None if body is None else json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as e:
+            message = json.loads(e.read() or b"{}").get("error", {}).get("message", str(e))
+            raise ValueError(f"Практический провайдер отклонил команду: {message}") from None
+        except (urllib.error.URLError, ConnectionError, TimeoutError) as e:
+            raise ProviderError(
+                f"Практический провайдер по адресу {self.url} не отвечает ({e}). "
+                "Перезапустите ячейку с start_lesson(...) — она поднимет провайдер заново."
+            ) from None
+
+    def fail(self, model: str = "*", status: int = 503, *, kind: str = "status", times: int | None = None,
+             probability: float | None = None, retry_after: float | None = None,
+             deployment: str | None = None) -> None:
+        """Inject a fault for ``model`` (OpenRouter id such as ``openai/gpt-4o-mini``).
+
+        ``kind``: ``status`` (answer ``status``), ``hang`` (never answer), ``drop`` (close the
+        connection), ``malformed`` (broken JSON), ``empty`` (``{}``), ``context_length``.
+        Without ``times`` or ``probability`` the fault stays until :meth:`clear_faults`.
+        """
+        self._call("POST", "faults", {"model": model, "deployment": deployment or "*", "kind": kind,
+                                      "status": status, "times": times, "probability": probability,
+                                      "retry_after": retry_after})
+
+    def clear_faults(self) -> None:
+        """Remove every injected fault."""
+        self._call("DELETE", "faults")
+
+    def set_latency(self, model: str = "*", *, base_ms: float | None = None, per_token_ms: float | None = None,
+                    jitter: float | None = None, deployment: str | None = None) -> None:
+        """Latency model of one model (and deployment): base + per generated token."""
+        self._call("POST", "latency", {"model": model, "deployment": deployment or "*", "base_ms": base_ms,
+                                       "per_token_ms": per_token_ms, "jitter": jitter})
+
+    def set_latency_scale(self, scale: float) -> None:
+        """Scale every latency: 1.0 realistic, 0.0 instant."""
+        self._call("POST", "latency", {"scale": scale})
+
+    def set_limits(self, model: str = "*", *, rpm: int | None = None, tpm: int | None = None,
+                   deployment: str | None = None) -> None:
+        """Requests / tokens per minute; above them the provider answers 429 with Retry-After."""
+        self._call("POST", "limits", {"model": model, "deployment": deployment or "*", "rpm": rpm, "tpm": tpm})
+
+    def stats(self) -> dict[str, Any]:
+        """Requests, statuses, tokens and cost, in total and per deployment and model."""
+        return self._call("GET", "stats")
+
+    def log(self) -> list[dict[str, Any]]:
+        """Every request the provider received, in order (model, deployment, status, cost...)."""
+        return self._call("GET", "log")
+
+    def requests(self, model: str | None = None, deployment: str | None = None) -> int:
+        """How many requests reached the provider (optionally for one model / deployment)."""
+        return sum(1 for e in self.log() if (model is None or e["model"] == model)
+                   and (deployment is None or e["deployment"] == deployment))
+
+    def reset(self) -> None:
+        """Forget faults, limits, latency overrides and stats."""
+        self._call("POST", "reset", {})
+
+    def healthy(self) -> bool:
+        """True if the provider answers its health check."""
+        try:
+            return bool(self._call("GET", "health").get("ok"))
+        except (ProviderError, ValueError):
+            return False
+
+    def stop(self) -> None:
+        """Stop the provider process (it also stops by itself when its parent exits)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+    def __repr__(self) -> str:
+        return f"PracticeProvider(url={self.url!r})"
+
+
+def start_provider(latency_scale: float | None = None, seed: int = 0) -> PracticeProvider:
+    """Start ``python -m course_helpers.practice`` on a free port and wait until it is ready.
+
+    The child watches its stdin: when this process dies (kernel restart), the pipe closes
+    and the provider exits, so no orphan keeps running.
+    """
+    if latency_scale is None:
+        latency_scale = float(os.environ.get("COURSE_LATENCY_SCALE", "1.0"))
+    root = str(Path(__file__).resolve().parent.parent)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "course_helpers.practice", "--port", "0", "--ready-json", "--parent-watch",
+         "--latency-scale", str(latency_scale), "--seed", str(seed)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True,
+    )
+    line: list[str] = []
+    reader = threading.Thread(target=lambda: line.append(process.stdout.readline()), daemon=True)
+    reader.start()
+    reader.join(READY_TIMEOUT_S)
+    if not line or not line[0].strip():
+        process.kill()
+        err = process.stderr.read() if process.poll() is not None else ""
+        raise ProviderError(f"Практический провайдер не запустился за {READY_TIMEOUT_S:.0f} с. {err[-500:]}")
+    info = json.loads(line[0])
+    atexit.register(lambda: process.poll() is None and process.terminate())
+    provider = PracticeProvider(info["url"], info["key"], process)
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while not provider.healthy():
+        if time.monotonic() > deadline:
+            provider.stop()
+            raise ProviderError("Практический провайдер запустился, но не отвечает на /_practice/health.")
+        time.sleep(0.05)
+    return provider

@@ -1,0 +1,111 @@
+"""A real Redis for lessons 01 (Redis cache) and 05 (Router state shared across processes).
+
+:func:`redis_url` returns ``REDIS_URL`` if it is set, else starts a throwaway
+``redis-server`` from PATH on a free loopback port (no persistence; it dies with the
+kernel), else raises :class:`RedisUnavailable` with a Russian explanation of how to
+install one. Never a fake.
+"""
+
+from __future__ import annotations
+
+import atexit
+import ctypes
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from urllib.parse import urlparse
+
+_started: dict[str, subprocess.Popen] = {}
+
+INSTALL_HELP = (
+    "Redis не найден: нет переменной REDIS_URL и нет программы redis-server в PATH.\n"
+    "Как получить Redis:\n"
+    "  • Debian/Ubuntu: sudo apt-get install -y redis-server\n"
+    "  • macOS (Homebrew): brew install redis\n"
+    "  • Docker: docker run -p 6379:6379 redis, затем REDIS_URL=redis://127.0.0.1:6379\n"
+    "  • Уже есть сервер: задайте REDIS_URL=redis://хост:порт перед запуском JupyterLab.\n"
+    "Части урока без Redis работают и так; ячейки с Redis можно пропустить."
+)
+
+
+class RedisUnavailable(RuntimeError):
+    """No Redis to use; the message says how to get one (Russian)."""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _die_with_parent() -> None:
+    """Linux: the child gets SIGTERM when the kernel that started it dies."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def _ping(host: str, port: int, timeout: float = 0.5) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as s:
+            s.sendall(b"PING\r\n")
+            return s.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def start_redis_server(binary: str = "redis-server") -> str:
+    """Start a throwaway redis-server on 127.0.0.1 and a free port; return its URL."""
+    path = shutil.which(binary)
+    if path is None:
+        raise RedisUnavailable(INSTALL_HELP)
+    for _ in range(3):  # a free port can be taken between the check and the start
+        port = _free_port()
+        process = subprocess.Popen(
+            [path, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
+             "--protected-mode", "yes", "--loglevel", "warning"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=_die_with_parent,
+        )
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and process.poll() is None:
+            if _ping("127.0.0.1", port):
+                url = f"redis://127.0.0.1:{port}"
+                _started[url] = process
+                atexit.register(lambda p=process: p.poll() is None and p.terminate())
+                return url
+            time.sleep(0.05)
+        process.kill()
+    raise RedisUnavailable(f"redis-server из {path} не запустился. {INSTALL_HELP}")
+
+
+def redis_url() -> str:
+    """URL of a Redis to use (see module docstring). Same URL on repeated calls."""
+    env = os.environ.get("REDIS_URL")
+    if env:
+        parsed = urlparse(env)
+        if not _ping(parsed.hostname or "127.0.0.1", parsed.port or 6379):
+            raise RedisUnavailable(f"REDIS_URL={env} задан, но Redis по этому адресу не отвечает на PING. "
+                                   "Запустите сервер или уберите переменную, чтобы курс поднял свой.")
+        return env
+    for url, process in _started.items():
+        if process.poll() is None:
+            return url
+    return start_redis_server()
+
+
+def redis_host_port(url: str) -> tuple[str, int]:
+    """``redis://h:p`` -> (h, p): the form ``enable_cache`` and ``Router`` take."""
+    parsed = urlparse(url)
+    return parsed.hostname or "127.0.0.1", parsed.port or 6379
+
+
+def stop_redis_servers() -> None:
+    """Stop every redis-server this process started."""
+    for process in _started.values():
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=5)
+    _started.clear()

@@ -1,0 +1,141 @@
+"""Build the course notebooks from their sources and store them executed.
+
+Sources are ``notebooks/src/NN_name.py`` in the "percent" format:
+
+    # %% [markdown]
+    # # Заголовок
+    # %%
+    print("code")
+    # %% tags=["raises-exception"]
+
+The script turns each source into ``notebooks/NN_name.ipynb``, appends the navigation
+cell (previous / next lesson), and executes it with outputs and widget state stored.
+
+    python scripts/build_notebooks.py             # all lessons
+    python scripts/build_notebooks.py 01 03       # some lessons
+    python scripts/build_notebooks.py --no-execute
+
+``COURSE_LATENCY_SCALE`` (default 1.0, realistic) is passed to the kernels.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parent.parent
+SRC = ROOT / "notebooks" / "src"
+OUT = ROOT / "notebooks"
+CELL = re.compile(r"^# %%(?P<md> \[markdown\])?(?:\s+tags=(?P<tags>\[.*\]))?\s*$")
+TITLES = {
+    "00": "Старт", "01": "Кэширование", "02": "Ошибки", "03": "Резервные модели",
+    "04": "Свои провайдеры", "05": "Роутинг", "06": "Бюджеты", "07": "Практическое задание",
+}
+
+
+def sources() -> list[Path]:
+    """Lesson sources in order."""
+    return sorted(SRC.glob("[0-9][0-9]_*.py"))
+
+
+def parse(path: Path) -> list[nbformat.NotebookNode]:
+    """Cells of a percent-format source."""
+    cells: list[nbformat.NotebookNode] = []
+    kind, tags, lines = None, [], []
+
+    def flush() -> None:
+        if kind is None:
+            return
+        text = "\n".join(lines).strip("\n")
+        if kind == "markdown":
+            text = "\n".join(re.sub(r"^# ?", "", line) for line in text.splitlines())
+            cell = nbformat.v4.new_markdown_cell(text)
+        else:
+            cell = nbformat.v4.new_code_cell(text)
+        if tags:
+            cell.metadata["tags"] = tags
+        cells.append(cell)
+
+    for line in path.read_text(encoding="utf-8").splitlines():
+        match = CELL.match(line)
+        if match:
+            flush()
+            kind = "markdown" if match["md"] else "code"
+            tags = json.loads(match["tags"]) if match["tags"] else []
+            lines = []
+        elif kind is not None:
+            lines.append(line)
+    flush()
+    return cells
+
+
+def navigation(path: Path, all_sources: list[Path]) -> nbformat.NotebookNode:
+    """The generated last cell: links to the previous and next lessons."""
+    names = [p.stem for p in all_sources]
+    i = names.index(path.stem)
+    parts = []
+    if i > 0:
+        prev = names[i - 1]
+        parts.append(f"⬅️ Назад: [{prev[:2]} · {TITLES.get(prev[:2], prev)}]({prev}.ipynb)")
+    if i + 1 < len(names):
+        nxt = names[i + 1]
+        parts.append(f"➡️ **Дальше: [{nxt[:2]} · {TITLES.get(nxt[:2], nxt)}]({nxt}.ipynb)**")
+    else:
+        parts.append("🎉 Это последний урок курса. Вернуться к началу: [00 · Старт](00_start.ipynb)")
+    cell = nbformat.v4.new_markdown_cell("---\n" + " · ".join(parts))
+    cell.metadata["tags"] = ["navigation"]
+    return cell
+
+
+def build(path: Path, all_sources: list[Path]) -> nbformat.NotebookNode:
+    """The unexecuted notebook for one source."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = parse(path) + [navigation(path, all_sources)]
+    nb.metadata = {
+        "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
+        "language_info": {"name": "python"},
+    }
+    for n, cell in enumerate(nb.cells):
+        cell.id = f"{path.stem[:2]}-{n:03d}"  # stable ids: clean diffs between rebuilds
+    return nb
+
+
+def execute(nb: nbformat.NotebookNode) -> None:
+    """Run the notebook in a fresh kernel from the notebooks folder, widget state stored."""
+    os.environ.setdefault("COURSE_LATENCY_SCALE", "1.0")
+    client = NotebookClient(nb, timeout=900, kernel_name="python3", store_widget_state=True,
+                            resources={"metadata": {"path": str(OUT)}})
+    client.execute()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("lessons", nargs="*", help="номера уроков (по умолчанию все)")
+    parser.add_argument("--no-execute", action="store_true", help="только собрать, не выполнять")
+    args = parser.parse_args(argv)
+    all_sources = sources()
+    chosen = [p for p in all_sources if not args.lessons or p.stem[:2] in args.lessons]
+    if not chosen:
+        print(f"Нет источников для {args.lessons} в {SRC}", file=sys.stderr)
+        return 2
+    for path in chosen:
+        start = time.perf_counter()
+        nb = build(path, all_sources)
+        if not args.no_execute:
+            execute(nb)
+        target = OUT / f"{path.stem}.ipynb"
+        nbformat.write(nb, target)
+        print(f"{target.relative_to(ROOT)}: {len(nb.cells)} ячеек, {time.perf_counter() - start:.1f} с")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
