@@ -1,0 +1,50 @@
+"""Every exercise's checker accepts its reference solution and rejects its wrong answers."""
+
+from __future__ import annotations
+
+import pytest
+
+from course_helpers.checks import exercises, run_check
+
+EXERCISES = exercises()
+
+
+def test_every_lesson_has_exercises() -> None:
+    lessons = {exercise_id.split(".")[0] for exercise_id in EXERCISES}
+    assert "00" in lessons
+
+
+@pytest.mark.parametrize("exercise_id", list(EXERCISES))
+def test_reference_passes(course, exercise_id: str) -> None:
+    result = run_check(exercise_id, EXERCISES[exercise_id].reference)
+    assert result.status == "passed", result.message
+
+
+@pytest.mark.parametrize("exercise_id", list(EXERCISES))
+def test_wrong_answers_fail(course, exercise_id: str) -> None:
+    wrong = EXERCISES[exercise_id].wrong_answers
+    assert wrong, f"{exercise_id}: no wrong answers to prove the checker can fail"
+    for answer in wrong:
+        result = run_check(exercise_id, answer)
+        assert result.status == "failed", (exercise_id, answer, result)
+
+
+@pytest.mark.parametrize("exercise_id", list(EXERCISES))
+def test_not_attempted_is_friendly(course, exercise_id: str) -> None:
+    def stub(*args, **kwargs):
+        raise NotImplementedError
+
+    for answer in (..., stub):
+        result = run_check(exercise_id, answer)
+        assert result.status == "not_attempted", (exercise_id, result)
+        assert "ещё не решено" in result.message
+
+
+@pytest.mark.parametrize("exercise_id", list(EXERCISES))
+def test_hints_and_solution_print(capsys, exercise_id: str) -> None:
+    from course_helpers.checks import hint, solution
+
+    hint(exercise_id)
+    solution(exercise_id)
+    out = capsys.readouterr().out
+    assert "Подсказка 1" in out and "Эталонное решение" in out
