@@ -1,6 +1,6 @@
 """Environment doctor (lesson 00): ``[OK]`` / ``[FAIL]`` for everything the course needs.
 
-Run ``doctor()`` in a notebook or ``python -m course_helpers.doctor`` in a terminal.
+Run ``doctor()`` in a notebook or ``python -m course_helpers.diagnostics`` in a terminal.
 It never prints an API key, only whether one is set.
 """
 

@@ -118,8 +118,10 @@ def decide(error: BaseException) -> str:
 
 
 def _retry_after(error: BaseException) -> float | None:
-    response = getattr(error, "response", None)
-    value = getattr(response, "headers", {}).get("retry-after") if response is not None else None
+    """Seconds from the provider's Retry-After header (LiteLLM keeps the real headers in
+    ``litellm_response_headers``; ``error.response`` is a synthetic response without them)."""
+    headers = getattr(error, "litellm_response_headers", None) or {}
+    value = headers.get("retry-after") if hasattr(headers, "get") else None
     try:
         return float(value) if value is not None else None
     except ValueError:

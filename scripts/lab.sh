@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-.venv/bin/python -m course_helpers.doctor --quick || true
+.venv/bin/python -m course_helpers.diagnostics --quick || true
 extra=()
 [ "$(id -u)" = 0 ] && extra+=(--allow-root)
 exec .venv/bin/jupyter lab notebooks/00_start.ipynb --ip=127.0.0.1 "${extra[@]}" "$@"

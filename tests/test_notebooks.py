@@ -1,0 +1,72 @@
+"""Committed notebooks: built from their sources, executed, and following the lesson template."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+spec = importlib.util.spec_from_file_location("build_notebooks", ROOT / "scripts" / "build_notebooks.py")
+build_notebooks = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(build_notebooks)
+
+SOURCES = build_notebooks.sources()
+IDS = [p.stem for p in SOURCES]
+
+
+def committed(path: Path) -> nbformat.NotebookNode:
+    target = ROOT / "notebooks" / f"{path.stem}.ipynb"
+    assert target.exists(), f"{target.name} is not built: python scripts/build_notebooks.py {path.stem[:2]}"
+    return nbformat.read(target, as_version=4)
+
+
+def test_lessons_are_numbered_from_00() -> None:
+    assert IDS and IDS[0] == "00_start"
+    assert [i[:2] for i in IDS] == [f"{n:02d}" for n in range(len(IDS))]
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=IDS)
+def test_committed_notebook_matches_its_source(path: Path) -> None:
+    fresh = build_notebooks.build(path, SOURCES)
+    stored = committed(path)
+    assert [(c.cell_type, c.source, c.metadata.get("tags", [])) for c in stored.cells] == \
+           [(c.cell_type, c.source, c.metadata.get("tags", [])) for c in fresh.cells], \
+        f"notebooks/{path.stem}.ipynb differs from its source: python scripts/build_notebooks.py {path.stem[:2]}"
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=IDS)
+def test_committed_notebook_is_executed_without_errors(path: Path) -> None:
+    nb = committed(path)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(c.execution_count for c in code), "every code cell is executed in the stored notebook"
+    for c in code:
+        errors = [o for o in c.outputs if o.output_type == "error"]
+        assert not errors or "raises-exception" in c.metadata.get("tags", []), (c.source[:80], errors[0].ename)
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=IDS)
+def test_lesson_template(path: Path) -> None:
+    nb = committed(path)
+    lesson = path.stem[:2]
+    text = "\n".join(c.source for c in nb.cells)
+    first_code = next(c.source for c in nb.cells if c.cell_type == "code")
+    assert f'start_lesson("{lesson}")' in first_code, "the first code cell starts the lesson"
+    assert nb.cells[0].source.startswith(f"# Урок {lesson}"), "title first"
+    assert "⏱" in nb.cells[0].source, "time estimate at the top"
+    assert re.search(r"^## Итоги", text, re.M), "a summary"
+    assert nb.cells[-1].metadata.get("tags") == ["navigation"]
+    assert re.search(r"^### Задание", text, re.M) and "check(" in text, "exercises with check()"
+    assert "<details>" in text, "hints / solutions behind <details>"
+    assert "ipywidgets" in text or "panels." in text, "an interactive panel"
+    assert "import *" not in text, "explicit imports only"
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=IDS)
+def test_exercises_are_left_unsolved_for_the_learner(path: Path) -> None:
+    nb = committed(path)
+    outputs = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    assert "✅ Задание" not in outputs, "the committed notebook must not contain solved exercises"

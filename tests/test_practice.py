@@ -1,0 +1,267 @@
+"""The practice provider over real HTTP: API shape, auth, faults, limits, deployments, stats."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+
+import httpx
+import pytest
+
+from course_helpers import practice_data
+from course_helpers.practice import PRACTICE_KEY, example_for_schema
+
+M = [{"role": "user", "content": "Что такое Python?"}]
+
+
+@pytest.fixture
+def http(provider):
+    provider.set_latency_scale(0.0)  # these tests are about behaviour, not timing
+    with httpx.Client(headers={"Authorization": f"Bearer {PRACTICE_KEY}"}, timeout=10) as client:
+        yield client
+
+
+def chat(http, provider, body, flavor="openrouter", deployment=None):
+    return http.post(provider.api_base(flavor, deployment) + "/chat/completions", json=body)
+
+
+def test_openrouter_answer_has_usage_cost_from_price_table(http, provider):
+    r = chat(http, provider, {"model": "openai/gpt-4o-mini", "messages": M})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["choices"][0]["message"]["content"] == practice_data.ANSWERS["что такое python?"]
+    usage = body["usage"]
+    spec = practice_data.MODELS["openai/gpt-4o-mini"]
+    assert usage["completion_tokens"] == practice_data.count_tokens(body["choices"][0]["message"]["content"], spec.encoding)
+    assert usage["cost"] == practice_data.cost_usd(spec, usage["prompt_tokens"], usage["completion_tokens"])
+    assert usage["cost"] > 0
+
+
+def test_openai_flavor_has_no_cost_and_echoes_bare_model(http, provider):
+    r = chat(http, provider, {"model": "gpt-4o", "messages": M}, flavor="openai")
+    assert r.status_code == 200
+    assert r.json()["model"] == "gpt-4o"
+    assert "cost" not in r.json()["usage"]
+    assert provider.stats()["by_model"]["openai/gpt-4o"]["requests"] == 1
+
+
+def test_same_prompt_same_answer_other_prompt_other_answer(http, provider):
+    a = chat(http, provider, {"model": "openai/gpt-4o", "messages": [{"role": "user", "content": "вопрос А"}]}).json()
+    b = chat(http, provider, {"model": "openai/gpt-4o", "messages": [{"role": "user", "content": "вопрос А"}]}).json()
+    c = chat(http, provider, {"model": "openai/gpt-4o", "messages": [{"role": "user", "content": "вопрос Б"}]}).json()
+    text = lambda x: x["choices"][0]["message"]["content"]  # noqa: E731
+    assert text(a) == text(b) != text(c)
+
+
+def test_max_tokens_truncates_with_finish_reason_length(http, provider):
+    body = chat(http, provider, {"model": "openai/gpt-4o-mini", "messages": M, "max_tokens": 5}).json()
+    assert body["usage"]["completion_tokens"] == 5
+    assert body["choices"][0]["finish_reason"] == "length"
+
+
+def test_streaming_sse_joins_to_the_full_answer_with_usage(http, provider):
+    body = {"model": "openai/gpt-4o-mini", "messages": M, "stream": True, "stream_options": {"include_usage": True}}
+    with http.stream("POST", provider.api_base() + "/chat/completions", json=body) as r:
+        assert r.headers["content-type"].startswith("text/event-stream")
+        events = [line[6:] for line in r.iter_lines() if line.startswith("data: ")]
+    assert events[-1] == "[DONE]"
+    chunks = [json.loads(e) for e in events[:-1]]
+    text = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks if c["choices"])
+    assert text == practice_data.ANSWERS["что такое python?"]
+    assert chunks[-1]["usage"]["cost"] > 0
+
+
+def test_json_schema_response_format_is_valid_for_the_schema(http, provider):
+    schema = {"type": "object", "properties": {"answer": {"type": "string"}, "score": {"type": "integer"},
+                                               "tags": {"type": "array", "items": {"type": "string"}},
+                                               "kind": {"enum": ["a", "b"]}},
+              "required": ["answer", "score", "tags", "kind"]}
+    body = chat(http, provider, {"model": "openai/gpt-4o", "messages": M, "response_format": {
+        "type": "json_schema", "json_schema": {"name": "X", "schema": schema}}}).json()
+    value = json.loads(body["choices"][0]["message"]["content"])
+    assert set(value) == {"answer", "score", "tags", "kind"}
+    assert isinstance(value["score"], int) and value["kind"] == "a" and isinstance(value["tags"], list)
+
+
+def test_schema_refs_and_optional_fields():
+    schema = {"$defs": {"Item": {"type": "object", "properties": {"name": {"type": "string"}}}},
+              "type": "object", "properties": {"item": {"$ref": "#/$defs/Item"},
+                                               "note": {"anyOf": [{"type": "string"}, {"type": "null"}]}}}
+    value = example_for_schema(schema, "текст ответа")
+    assert isinstance(value["item"]["name"], str) and isinstance(value["note"], str)
+
+
+@pytest.mark.parametrize("header, reason", [({}, "missing_api_key"),
+                                            ({"Authorization": "Bearer wrong"}, "invalid_api_key")])
+def test_auth_errors_are_401_in_openrouter_format(provider, header, reason):
+    r = httpx.post(provider.api_base() + "/chat/completions", json={"model": "openai/gpt-4o", "messages": M},
+                   headers=header)
+    assert r.status_code == 401
+    assert r.json()["error"]["code"] == 401 and r.json()["error"]["metadata"]["reason"] == reason
+
+
+def test_openai_flavor_error_format(provider):
+    r = httpx.post(provider.api_base("openai") + "/chat/completions", json={"model": "gpt-4o", "messages": M},
+                   headers={"Authorization": "Bearer wrong"})
+    err = r.json()["error"]
+    assert r.status_code == 401 and err["type"] == "authentication_error" and err["code"] == "invalid_api_key"
+
+
+@pytest.mark.parametrize("body, status, param", [
+    (b"{not json", 400, None),
+    (b"[]", 400, None),
+    (json.dumps({"messages": M}).encode(), 400, "model"),
+    (json.dumps({"model": "openai/gpt-4o", "messages": []}).encode(), 400, "messages"),
+    (json.dumps({"model": "openai/gpt-4o", "messages": M, "temperature": "hot"}).encode(), 400, "temperature"),
+    (json.dumps({"model": "openai/gpt-4o", "messages": M, "max_tokens": 0}).encode(), 400, "max_tokens"),
+    (json.dumps({"model": "no/such-model", "messages": M}).encode(), 404, "model"),
+])
+def test_bad_input_gets_clear_4xx(http, provider, body, status, param):
+    r = http.post(provider.api_base() + "/chat/completions", content=body,
+                  headers={"Content-Type": "application/json"})
+    assert r.status_code == status
+    assert r.json()["error"]["message"]
+    assert provider.healthy()
+
+
+def test_unknown_model_message_lists_available_models(http, provider):
+    r = chat(http, provider, {"model": "openai/gpt-4o-mni", "messages": M})
+    assert r.status_code == 404 and "openai/gpt-4o-mini" in r.json()["error"]["message"]
+
+
+def test_too_large_body_is_413(http, provider):
+    r = http.post(provider.api_base() + "/chat/completions", content=b"x" * 1_100_000)
+    assert r.status_code == 413
+
+
+def test_context_window_exceeded_is_a_400_with_openai_code(http, provider):
+    long = "слово " * 20_000
+    r = chat(http, provider, {"model": "gpt-3.5-turbo", "messages": [{"role": "user", "content": long}]}, "openai")
+    assert r.status_code == 400 and r.json()["error"]["code"] == "context_length_exceeded"
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 408, 429, 500, 502, 503, 504])
+def test_fault_statuses(http, provider, status):
+    provider.fail("openai/gpt-4o", status, times=1)
+    assert chat(http, provider, {"model": "openai/gpt-4o", "messages": M}).status_code == status
+    assert chat(http, provider, {"model": "openai/gpt-4o", "messages": M}).status_code == 200
+
+
+def test_fault_retry_after_header_and_scope_by_deployment(http, provider):
+    provider.fail("openai/gpt-4o", 429, retry_after=3, deployment="d1")
+    r1 = chat(http, provider, {"model": "openai/gpt-4o", "messages": M}, deployment="d1")
+    r2 = chat(http, provider, {"model": "openai/gpt-4o", "messages": M}, deployment="d2")
+    assert (r1.status_code, r1.headers["retry-after"], r2.status_code) == (429, "3", 200)
+    assert provider.stats()["by_deployment"]["d1"]["status_429"] == 1
+
+
+def test_fault_probability_is_seeded_and_roughly_right(http, provider):
+    provider.fail("openai/gpt-4o", 503, probability=0.3)
+    codes = [chat(http, provider, {"model": "openai/gpt-4o", "messages": M}).status_code for _ in range(100)]
+    first = codes.count(503)
+    provider.reset()
+    provider.set_latency_scale(0.0)
+    provider.fail("openai/gpt-4o", 503, probability=0.3)
+    again = [chat(http, provider, {"model": "openai/gpt-4o", "messages": M}).status_code for _ in range(100)]
+    assert codes == again  # same seed, same sequence
+    assert 15 <= first <= 45
+
+
+def test_fault_kinds_malformed_empty_drop(http, provider):
+    provider.fail("openai/gpt-4o", kind="malformed", times=1)
+    r = chat(http, provider, {"model": "openai/gpt-4o", "messages": M})
+    with pytest.raises(json.JSONDecodeError):
+        r.json()
+    provider.fail("openai/gpt-4o", kind="empty", times=1)
+    assert chat(http, provider, {"model": "openai/gpt-4o", "messages": M}).json() == {}
+    provider.fail("openai/gpt-4o", kind="drop", times=1)
+    with pytest.raises(httpx.RemoteProtocolError):
+        chat(http, provider, {"model": "openai/gpt-4o", "messages": M})
+
+
+def test_hang_fault_outlasts_client_timeout_and_provider_recovers(provider):
+    provider.fail("openai/gpt-4o", kind="hang", times=1)
+    start = time.perf_counter()
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(provider.api_base() + "/chat/completions", json={"model": "openai/gpt-4o", "messages": M},
+                   headers={"Authorization": f"Bearer {PRACTICE_KEY}"}, timeout=0.5)
+    assert time.perf_counter() - start < 2
+    assert provider.healthy()
+
+
+@pytest.mark.parametrize("body", [
+    {"kind": "explode"}, {"status": 299}, {"status": "503"}, {"times": 0}, {"probability": 1.5},
+    {"times": 1, "probability": 0.5}, {"model": ""}, {"colour": "red"}, {"retry_after": -1},
+])
+def test_bad_fault_control_is_400(provider, body):
+    r = httpx.post(provider.url + "/_practice/faults", json=body)
+    assert r.status_code == 400 and r.json()["error"]["message"]
+
+
+def test_rpm_limit_answers_429_with_ratelimit_headers(http, provider):
+    provider.set_limits("openai/gpt-4o-mini", rpm=2)
+    codes = [chat(http, provider, {"model": "openai/gpt-4o-mini", "messages": M}) for _ in range(3)]
+    assert [r.status_code for r in codes] == [200, 200, 429]
+    assert codes[0].headers["x-ratelimit-limit-requests"] == "2"
+    assert codes[0].headers["x-ratelimit-remaining-requests"] == "1"
+    assert int(codes[2].headers["retry-after"]) >= 1
+    assert codes[2].headers["x-ratelimit-remaining-requests"] == "0"
+
+
+def test_tpm_limit(http, provider):
+    provider.set_limits("openai/gpt-4o-mini", tpm=150)
+    codes = [chat(http, provider, {"model": "openai/gpt-4o-mini", "messages": M}).status_code for _ in range(3)]
+    assert codes == [200, 429, 429]  # one answer is ~97 tokens
+
+
+def test_latency_model_and_scale(http, provider):
+    provider.set_latency_scale(1.0)
+    provider.set_latency("openai/gpt-4o", base_ms=200, per_token_ms=0, jitter=0)
+    start = time.perf_counter()
+    chat(http, provider, {"model": "openai/gpt-4o", "messages": M})
+    slow = time.perf_counter() - start
+    provider.set_latency_scale(0.0)
+    start = time.perf_counter()
+    chat(http, provider, {"model": "openai/gpt-4o", "messages": M})
+    fast = time.perf_counter() - start
+    assert slow >= 0.2 and fast < 0.1
+
+
+def test_generate_endpoint(provider):
+    r = httpx.post(provider.generate_url, json={"prompt": "Привет!", "max_tokens": 50})
+    assert r.status_code == 200
+    assert r.json()["generated_text"] == practice_data.ANSWERS["привет!"]
+    assert r.json()["tokens"]["completion"] > 0
+    assert httpx.post(provider.generate_url, json={"prompt": ""}).status_code == 400
+    assert httpx.post(provider.generate_url, json={"prompt": "x", "max_tokens": "many"}).status_code == 400
+    provider.fail("practice/generate", 503, times=1)
+    assert httpx.post(provider.generate_url, json={"prompt": "x"}).status_code == 503
+    assert provider.stats()["by_model"]["practice/generate"]["requests"] == 2
+
+
+def test_stats_and_log_agree(http, provider):
+    for dep in ("d1", "d1", "d2"):
+        chat(http, provider, {"model": "openai/gpt-4o-mini", "messages": M}, deployment=dep)
+    stats, log = provider.stats(), provider.log()
+    assert stats["requests"] == len(log) == 3
+    assert stats["by_deployment"]["d1"]["requests"] == 2 and stats["by_deployment"]["d2"]["requests"] == 1
+    assert provider.requests(deployment="d1") == 2
+    assert stats["cost"] == pytest.approx(sum(e["cost"] for e in log))
+
+
+def test_tcp_nodelay_keepalive_is_fast(http, provider):
+    """Without TCP_NODELAY each keep-alive request would stall ~40 ms (Nagle + delayed ACK)."""
+    provider.set_latency_scale(0.0)
+    chat(http, provider, {"model": "openai/gpt-4o-mini", "messages": M})
+    start = time.perf_counter()
+    for _ in range(20):
+        chat(http, provider, {"model": "openai/gpt-4o-mini", "messages": M})
+    assert (time.perf_counter() - start) / 20 < 0.03
+
+
+def test_server_sets_tcp_nodelay(provider):
+    """Directly: the accepted socket has TCP_NODELAY (checked through a raw request)."""
+    with socket.create_connection(("127.0.0.1", int(provider.url.rsplit(":", 1)[1]))) as s:
+        s.sendall(b"GET /_practice/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert s.recv(100).startswith(b"HTTP/1.1 200")

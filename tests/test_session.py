@@ -1,0 +1,159 @@
+"""start_lesson, the provider process's life cycle, modes, and the public API."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+import course_helpers
+from course_helpers import session
+from course_helpers.provider import PracticeProvider, ProviderError, start_provider
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie counts as dead
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().split(")")[-1].split()[0] != "Z"
+
+
+def test_public_names_are_pinned_and_resolve() -> None:
+    assert course_helpers.__all__ == sorted([
+        "Answer", "Course", "PRACTICE_KEY", "PracticeProvider", "ProviderError", "RedisUnavailable", "Request",
+        "ask", "check", "doctor", "hint", "progress", "redis_host_port", "redis_url", "setup_caching",
+        "solution", "start_lesson"])
+    for name in course_helpers.__all__:
+        assert getattr(course_helpers, name) is not None
+
+
+def test_provider_never_imports_litellm_and_cost_map_is_local() -> None:
+    code = ("import sys, os, course_helpers.practice, course_helpers.provider; "
+            "print('litellm' in sys.modules, os.environ['LITELLM_LOCAL_MODEL_COST_MAP'])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "True"]
+
+
+def test_provider_starts_fast_and_stops() -> None:
+    start = time.perf_counter()
+    provider = start_provider(latency_scale=0)
+    ready = time.perf_counter() - start
+    assert provider.healthy() and ready < 3.0
+    provider.stop()
+    assert not provider.healthy()
+
+
+def test_provider_dies_with_its_parent() -> None:
+    code = ("from course_helpers.provider import start_provider; import json, os; "
+            "p = start_provider(latency_scale=0); print(json.dumps({'pid': p.process.pid, 'url': p.url}), flush=True); "
+            "os._exit(0)")  # no atexit, no cleanup: like a killed kernel
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=30).stdout
+    info = json.loads(out.strip().splitlines()[-1])
+    deadline = time.monotonic() + 5
+    while _alive(info["pid"]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(info["pid"])
+    assert not PracticeProvider(info["url"]).healthy()
+
+
+def test_runnable_by_hand_prints_url_and_key() -> None:
+    proc = subprocess.Popen([sys.executable, "-m", "course_helpers.practice", "--port", "0"],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        first = proc.stdout.readline()
+        assert "Практический провайдер слушает http://127.0.0.1:" in first
+        url = first.split()[-1]
+        rest = "".join(proc.stdout.readline() for _ in range(4))
+        assert course_helpers.PRACTICE_KEY in rest and "curl" in rest
+        assert PracticeProvider(url).healthy()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=5)
+
+
+def test_refuses_non_loopback_host() -> None:
+    proc = subprocess.run([sys.executable, "-m", "course_helpers.practice", "--host", "0.0.0.0"],
+                          capture_output=True, text=True)
+    assert proc.returncode != 0 and "loopback" in proc.stderr
+
+
+def test_dead_provider_gives_russian_message() -> None:
+    dead = PracticeProvider("http://127.0.0.1:9")
+    with pytest.raises(ProviderError, match="не отвечает.*start_lesson"):
+        dead.stats()
+
+
+def test_start_lesson_is_idempotent_and_points_litellm(course, capsys) -> None:
+    again = session.start_lesson("00")
+    assert again is course
+    out = capsys.readouterr().out
+    assert "Урок 00" in out and "офлайн" in out and course.provider.url in out
+    assert os.environ["OPENROUTER_API_BASE"] == course.provider.api_base("openrouter")
+    assert os.environ["OPENAI_API_BASE"] == course.provider.api_base("openai")
+    assert os.environ["OPENROUTER_API_KEY"] == course.provider.key
+
+
+def test_start_lesson_same_lesson_keeps_state_other_lesson_resets(course) -> None:
+    course.provider.fail("openai/gpt-4o", 503)
+    session.start_lesson("00", quiet=True)
+    assert len(course.provider._call("GET", "faults")) == 1
+    session.start_lesson("01", quiet=True)
+    assert course.provider._call("GET", "faults") == []
+    session.start_lesson("00", quiet=True)
+
+
+def test_unknown_lesson_is_a_russian_error() -> None:
+    with pytest.raises(ValueError, match="Нет урока"):
+        session.start_lesson("42")
+
+
+def _fresh_start(env: dict[str, str], tmp_path) -> str:
+    code = ("from course_helpers import start_lesson; c = start_lesson('00'); print('MODE', c.mode)")
+    full = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and k != "COURSE_MODE"}
+    full.update(env)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=full, timeout=60,
+                          cwd=tmp_path).stdout
+
+
+def test_online_without_key_says_so_in_russian_and_stays_offline(tmp_path) -> None:
+    out = _fresh_start({"COURSE_MODE": "online"}, tmp_path)
+    assert "Онлайн-режим не включён: не задан OPENROUTER_API_KEY" in out and "MODE offline" in out
+
+
+def test_online_with_unreachable_openrouter_explains(tmp_path) -> None:
+    # the loopback guard (COURSE_LOOPBACK_ONLY) blocks openrouter.ai, as a dead network would
+    out = _fresh_start({"COURSE_MODE": "online", "OPENROUTER_API_KEY": "not-a-real-key"}, tmp_path)
+    assert "Нет связи с OpenRouter" in out and "MODE offline" in out
+    assert "not-a-real-key" not in out
+
+
+def test_bad_mode_value_is_explained(tmp_path) -> None:
+    out = _fresh_start({"COURSE_MODE": "onlin"}, tmp_path)
+    assert "COURSE_MODE='onlin' не понят" in out and "MODE offline" in out
+
+
+def test_dotenv_parsing(tmp_path) -> None:
+    env = tmp_path / ".env"
+    env.write_text("# comment\nexport COURSE_MODE=online\nOPENROUTER_API_KEY='abc'\n\n", encoding="utf-8")
+    assert session.read_dotenv(env) == {"COURSE_MODE": "online", "OPENROUTER_API_KEY": "abc"}
+
+
+def test_practice_env_restores_online_settings(course, monkeypatch) -> None:
+    monkeypatch.setenv("OPENROUTER_API_BASE", "https://example.invalid/api/v1")
+    with session.practice_env() as provider:
+        assert os.environ["OPENROUTER_API_BASE"] == provider.api_base("openrouter")
+    assert os.environ["OPENROUTER_API_BASE"] == "https://example.invalid/api/v1"
+
+
+def test_fresh_dir_is_empty_each_time(course) -> None:
+    d = course.fresh_dir("x")
+    (d / "f").write_text("1")
+    assert list(course.fresh_dir("x").iterdir()) == []
