@@ -26,6 +26,7 @@ import socket
 import sys
 import threading
 import time
+import traceback
 from collections import Counter, deque
 from dataclasses import asdict, dataclass, field
 from http import HTTPStatus
@@ -387,7 +388,7 @@ def validate_chat(body: Any) -> None:
     if not isinstance(messages, list) or not messages:
         raise ApiError(400, "Поле 'messages' должно быть непустым списком сообщений.", "invalid_request", "messages")
     for i, m in enumerate(messages):
-        if not isinstance(m, dict) or m.get("role") not in ROLES:
+        if not isinstance(m, dict) or not isinstance(m.get("role"), str) or m["role"] not in ROLES:
             raise ApiError(400, f"messages[{i}]: нужен объект с 'role' из {sorted(ROLES)}.", "invalid_request", "messages")
         content = m.get("content")
         if not (content is None or isinstance(content, str) or isinstance(content, list)):
@@ -460,6 +461,10 @@ class Handler(BaseHTTPRequestHandler):
             self._error(e, flavor)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
+        except Exception as e:  # a bug in the provider: answer 500 in the error format, never drop silently
+            traceback.print_exc()
+            self._error(ApiError(500, f"Внутренняя ошибка практического провайдера: {type(e).__name__}: {e}",
+                                 "internal_error"), flavor)
 
     @staticmethod
     def _split(path: str) -> tuple[str, str, str]:
