@@ -162,6 +162,7 @@ def ask(request: Request, *, verbose: bool = True, sleep: Callable[[float], None
                               f"{f' ({status})' if status else ''} → "
                               f"{ {'stop': 'останавливаемся', 'retry': 'повторяем', 'next': 'следующая модель'}[action] }")
                 if action == "stop":
+                    error.attempts = attempts  # type: ignore[attr-defined]
                     error.add_note(f"Попытки: {[(a.model, a.error) for a in attempts]}")
                     raise
                 if action == "next":
@@ -172,5 +173,6 @@ def ask(request: Request, *, verbose: bool = True, sleep: Callable[[float], None
             _say(verbose, f"  ✓ ответила {model}")
             return Answer(value=value, model=model, response=response, attempts=attempts)
     assert last_error is not None
+    last_error.attempts = attempts  # type: ignore[attr-defined]
     last_error.add_note(f"Все модели отказали. Попытки: {[(a.model, a.error) for a in attempts]}")
     raise last_error
