@@ -14,6 +14,8 @@ answer_model)`` class. Here they are without the seed's bugs:
 
 from __future__ import annotations
 
+import shutil
+import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,12 +34,14 @@ RETRYABLE = (litellm.RateLimitError, litellm.Timeout, litellm.APIConnectionError
 MAX_BACKOFF_S = 5.0
 
 
-def setup_caching(kind: str = "disk", directory: str | Path | None = None, ttl: float | None = None) -> Any:
+def setup_caching(kind: str = "disk", directory: str | Path | None = None, ttl: float | None = None,
+                  reset: bool = False) -> Any:
     """The seed's ``config.setup_caching()``: enable LiteLLM's cache and return it.
 
     ``kind``: ``"disk"`` (the seed's choice; exists only up to LiteLLM 1.108.x),
     ``"local"`` (in-memory) or ``"redis"`` (a real server from :func:`redis_url`). For
     Redis the default TTL is raised from LiteLLM's 60 s to one hour unless ``ttl`` is given.
+    ``reset=True`` deletes the disk cache folder first: the way out of a corrupted cache.
     """
     kinds = {"disk": "DISK", "local": "LOCAL", "redis": "REDIS"}
     if kind not in kinds:
@@ -47,7 +51,10 @@ def setup_caching(kind: str = "disk", directory: str | Path | None = None, ttl: 
                            "используйте kind='local' или kind='redis'.")
     options: dict[str, Any] = {"type": getattr(LiteLLMCacheType, kinds[kind])}
     if kind == "disk":
-        options["disk_cache_dir"] = str(directory or state_dir() / "cache")
+        folder = Path(directory or state_dir() / "cache")
+        if reset:
+            shutil.rmtree(folder, ignore_errors=True)
+        options["disk_cache_dir"] = str(folder)
     elif kind == "redis":
         host, port = redis_host_port(redis_url())
         options.update(host=host, port=str(port), ttl=ttl or 3600)
@@ -58,6 +65,10 @@ def setup_caching(kind: str = "disk", directory: str | Path | None = None, ttl: 
     except ModuleNotFoundError as e:
         raise RuntimeError(f"Для кэша {kind} не хватает пакета ({e}). Выполните: "
                            "pip install -r requirements.txt") from None
+    except sqlite3.DatabaseError as e:
+        raise RuntimeError(f"Дисковый кэш в {options['disk_cache_dir']} повреждён ({e}). Выход: "
+                           f"setup_caching('disk', {str(options['disk_cache_dir'])!r}, reset=True) удалит его "
+                           "и создаст заново (или удалите папку вручную).") from None
     return litellm.cache
 
 
