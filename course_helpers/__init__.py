@@ -18,6 +18,7 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 _EXPORTS: dict[str, str] = {
     "start_lesson": "course_helpers.session",
     "Course": "course_helpers.session",
+    "enter_key": "course_helpers.session",
     "PracticeProvider": "course_helpers.provider",
     "ProviderError": "course_helpers.provider",
     "PRACTICE_KEY": "course_helpers.practice",

@@ -8,6 +8,7 @@ keys), so lesson code uses real model names. Online (``COURSE_MODE=online`` and 
 
 from __future__ import annotations
 
+import getpass
 import json
 import logging
 import os
@@ -225,6 +226,21 @@ def practice_env() -> Iterator[PracticeProvider]:
                 os.environ[name] = value
 
 
+def enter_key() -> None:
+    """Online mode without a file: ask for the OpenRouter key with a hidden prompt (lesson 00).
+
+    The key lives only in this kernel's environment; nothing is written to disk or printed.
+    """
+    key = getpass.getpass("Ключ OpenRouter (ввод скрыт, нигде не сохраняется): ").strip()
+    if not key:
+        print("Ключ не введён: курс остаётся в офлайн-режиме.")
+        return
+    os.environ["OPENROUTER_API_KEY"] = key
+    os.environ["COURSE_MODE"] = "online"
+    stop_lesson()
+    print("Ключ принят. Выполните ячейку start_lesson(...) ещё раз — она проверит ключ и включит онлайн-режим.")
+
+
 def stop_lesson() -> None:
     """Stop this kernel's practice provider (tests use it; learners just restart the kernel)."""
     global _current
@@ -233,4 +249,4 @@ def stop_lesson() -> None:
         _current = None
 
 
-__all__ = ["Course", "start_lesson", "stop_lesson", "current_course", "practice_env", "state_dir", "read_dotenv"]
+__all__ = ["Course", "start_lesson", "stop_lesson", "enter_key", "current_course", "practice_env", "state_dir", "read_dotenv"]

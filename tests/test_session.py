@@ -29,7 +29,7 @@ def _alive(pid: int) -> bool:
 def test_public_names_are_pinned_and_resolve() -> None:
     assert course_helpers.__all__ == sorted([
         "Answer", "Course", "PRACTICE_KEY", "PracticeProvider", "ProviderError", "RedisUnavailable", "Request",
-        "ask", "check", "doctor", "hint", "progress", "redis_host_port", "redis_url", "setup_caching",
+        "ask", "check", "doctor", "enter_key", "hint", "progress", "redis_host_port", "redis_url", "setup_caching",
         "solution", "start_lesson"])
     for name in course_helpers.__all__:
         assert getattr(course_helpers, name) is not None
@@ -138,6 +138,17 @@ def test_online_with_unreachable_openrouter_explains(tmp_path) -> None:
 def test_bad_mode_value_is_explained(tmp_path) -> None:
     out = _fresh_start({"COURSE_MODE": "onlin"}, tmp_path)
     assert "COURSE_MODE='onlin' не понят" in out and "MODE offline" in out
+
+
+def test_enter_key_uses_a_hidden_prompt_and_never_prints_the_key(tmp_path) -> None:
+    code = ("import getpass, os; getpass.getpass = lambda prompt='': 'typed-secret-key'; "
+            "from course_helpers import start_lesson, enter_key; start_lesson('00', quiet=True); enter_key(); "
+            "c = start_lesson('00'); print('MODE', c.mode, os.environ['COURSE_MODE'])")
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and k != "COURSE_MODE"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60,
+                         cwd=tmp_path).stdout
+    assert "Ключ принят" in out and "Нет связи с OpenRouter" in out  # the guard stands in for no network
+    assert "typed-secret-key" not in out and "MODE offline online" in out
 
 
 def test_dotenv_parsing(tmp_path) -> None:
