@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import Any
 
 from course_helpers import netguard
 from course_helpers.provider import PracticeProvider, ProviderError, start_provider
@@ -125,6 +126,44 @@ def _quiet_litellm() -> None:
     warnings.filterwarnings("ignore", message=".*(Pydantic|pydantic|coroutine).*")
 
 
+_MISSING_HINTS = {"fastapi", "orjson", "soundfile", "diskcache", "tenacity", "redis"}
+
+
+def learner_hint(error: BaseException) -> str | None:
+    """A Russian hint for errors a learner easily causes that LiteLLM reports in English."""
+    if isinstance(error, ModuleNotFoundError) and (error.name or "").split(".")[0] in _MISSING_HINTS:
+        return (f"💡 Не хватает пакета {error.name}: LiteLLM использует его, но сам не ставит. "
+                "Выполните в терминале: bash scripts/setup.sh (или pip install -r requirements.txt) "
+                "и перезапустите ядро.")
+    text = str(error)
+    if "tenacity" in text and "import failed" in text:
+        return "💡 num_retries требует пакет tenacity: pip install tenacity (он есть в requirements.txt)."
+    if _current is not None and _current.mode == "offline" and "Connection" in type(error).__name__ + text:
+        if not _current.provider.healthy():
+            return ("💡 Практический провайдер не отвечает (ядро перезапускалось или процесс остановлен). "
+                    "Выполните ячейку с start_lesson(...) ещё раз — она поднимет его заново.")
+    return None
+
+
+def _install_hints() -> None:
+    """In IPython: show the usual traceback, then a Russian hint when there is one."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+
+    def handler(self: Any, etype: type, value: BaseException, tb: Any, tb_offset: int | None = None) -> None:
+        self.showtraceback((etype, value, tb), tb_offset=tb_offset)
+        hint = learner_hint(value)
+        if hint:
+            print(hint)
+
+    shell.set_custom_exc((Exception,), handler)
+
+
 def _check_online_key(key: str) -> str | None:
     """Ask OpenRouter whether the key is valid; a Russian problem description or None."""
     request = urllib.request.Request(f"{OPENROUTER_URL}/key", headers={"Authorization": f"Bearer {key}"})
@@ -199,6 +238,7 @@ def start_lesson(lesson: str, *, latency_scale: float | None = None, quiet: bool
     else:
         _point_litellm_at(provider)
     _quiet_litellm()
+    _install_hints()
     _current = Course(lesson=lesson, mode=mode, provider=provider, notes=notes)
     if not quiet:
         print(_current.banner())
