@@ -716,7 +716,11 @@ class Handler(BaseHTTPRequestHandler):
         chat = {"messages": [{"role": "user", "content": prompt.split("\n")[-1]}], "max_tokens": max_tokens}
         text, finish, _, completion = build_answer(chat, spec)
         prompt_count = data.count_tokens(prompt, spec.encoding)
-        headers = self.state.admit("default", spec.name, prompt_count + completion)
+        try:
+            headers = self.state.admit("default", spec.name, prompt_count + completion)
+        except ApiError:
+            self.state.record(deployment="default", model=spec.name, status=429)
+            raise
         first, per_token = self.state.delays("default", spec.name, completion)
         self.state.record(deployment="default", model=spec.name, status=200, prompt_tokens=prompt_count,
                           completion_tokens=completion, cost=data.cost_usd(spec, prompt_count, completion))

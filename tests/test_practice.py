@@ -265,3 +265,11 @@ def test_server_sets_tcp_nodelay(provider):
     with socket.create_connection(("127.0.0.1", int(provider.url.rsplit(":", 1)[1]))) as s:
         s.sendall(b"GET /_practice/health HTTP/1.1\r\nHost: x\r\n\r\n")
         assert s.recv(100).startswith(b"HTTP/1.1 200")
+
+
+def test_generate_rate_limit_is_recorded(provider):
+    provider.set_latency_scale(0.0)
+    provider.set_limits("practice/generate", rpm=1)
+    codes = [httpx.post(provider.generate_url, json={"prompt": "x"}).status_code for _ in range(2)]
+    assert codes == [200, 429]
+    assert provider.stats()["by_model"]["practice/generate"]["status_429"] == 1
