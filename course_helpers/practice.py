@@ -619,7 +619,13 @@ class Handler(BaseHTTPRequestHandler):
                     return
 
     def _chat(self, deployment: str, flavor: str, body: Any) -> None:
-        self._check_auth()
+        try:
+            self._check_auth()
+        except ApiError:  # a wrong key is a request the provider saw: count it
+            asked = body.get("model") if isinstance(body, dict) else None
+            spec = data.resolve_model(asked) if isinstance(asked, str) else None
+            self.state.record(deployment=deployment, model=spec.name if spec else str(asked), status=401)
+            raise
         validate_chat(body)
         model = body["model"]
         spec = data.resolve_model(model)

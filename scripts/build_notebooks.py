@@ -25,6 +25,7 @@ import json
 import os
 import re
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -111,6 +112,8 @@ def build(path: Path, all_sources: list[Path]) -> nbformat.NotebookNode:
 def execute(nb: nbformat.NotebookNode) -> None:
     """Run the notebook in a fresh kernel from the notebooks folder, widget state stored."""
     os.environ.setdefault("COURSE_LATENCY_SCALE", "1.0")
+    # a throwaway state folder: the author's own progress must not leak into stored outputs
+    os.environ["COURSE_STATE_DIR"] = tempfile.mkdtemp(prefix="course-build-")
     client = NotebookClient(nb, timeout=900, kernel_name="python3", store_widget_state=True,
                             resources={"metadata": {"path": str(OUT)}})
     client.execute()

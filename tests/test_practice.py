@@ -273,3 +273,10 @@ def test_generate_rate_limit_is_recorded(provider):
     codes = [httpx.post(provider.generate_url, json={"prompt": "x"}).status_code for _ in range(2)]
     assert codes == [200, 429]
     assert provider.stats()["by_model"]["practice/generate"]["status_429"] == 1
+
+
+def test_wrong_key_is_counted_in_stats(provider):
+    r = httpx.post(provider.api_base() + "/chat/completions", json={"model": "gpt-4o", "messages": M},
+                   headers={"Authorization": "Bearer wrong"})
+    assert r.status_code == 401
+    assert provider.stats()["by_model"]["openai/gpt-4o"]["status_401"] == 1

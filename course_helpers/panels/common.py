@@ -6,10 +6,7 @@ import html
 import io
 from typing import Any, Sequence
 
-import matplotlib
-
-matplotlib.use("Agg", force=False)
-from matplotlib.figure import Figure  # noqa: E402  (backend chosen first)
+from matplotlib.figure import Figure  # drawn without pyplot: inline plots in the kernel stay untouched
 
 
 def table_html(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
