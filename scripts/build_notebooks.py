@@ -36,9 +36,11 @@ ROOT = Path(__file__).resolve().parent.parent
 SRC = ROOT / "notebooks" / "src"
 OUT = ROOT / "notebooks"
 CELL = re.compile(r"^# %%(?P<md> \[markdown\])?(?:\s+tags=(?P<tags>\[.*\]))?\s*$")
-TITLES = {
-    "00": "Старт", "01": "Кэширование", "02": "Ошибки", "03": "Резервные модели",
-    "04": "Свои провайдеры", "05": "Роутинг", "06": "Бюджеты", "07": "Практическое задание",
+# The course's lessons (fixed by its design): file stem -> title used in navigation links.
+LESSONS = {
+    "00_start": "Старт", "01_caching": "Кэширование", "02_errors": "Ошибки", "03_fallbacks": "Резервные модели",
+    "04_custom_providers": "Свои провайдеры", "05_routing": "Роутинг", "06_budgets": "Бюджеты",
+    "07_practical_task": "Практическое задание",
 }
 
 
@@ -78,17 +80,17 @@ def parse(path: Path) -> list[nbformat.NotebookNode]:
     return cells
 
 
-def navigation(path: Path, all_sources: list[Path]) -> nbformat.NotebookNode:
-    """The generated last cell: links to the previous and next lessons."""
-    names = [p.stem for p in all_sources]
+def navigation(path: Path) -> nbformat.NotebookNode:
+    """The generated last cell: links to the previous and next lessons of the course."""
+    names = list(LESSONS)
     i = names.index(path.stem)
     parts = []
     if i > 0:
         prev = names[i - 1]
-        parts.append(f"⬅️ Назад: [{prev[:2]} · {TITLES.get(prev[:2], prev)}]({prev}.ipynb)")
+        parts.append(f"⬅️ Назад: [{prev[:2]} · {LESSONS[prev]}]({prev}.ipynb)")
     if i + 1 < len(names):
         nxt = names[i + 1]
-        parts.append(f"➡️ **Дальше: [{nxt[:2]} · {TITLES.get(nxt[:2], nxt)}]({nxt}.ipynb)**")
+        parts.append(f"➡️ **Дальше: [{nxt[:2]} · {LESSONS[nxt]}]({nxt}.ipynb)**")
     else:
         parts.append("🎉 Это последний урок курса. Вернуться к началу: [00 · Старт](00_start.ipynb)")
     cell = nbformat.v4.new_markdown_cell("---\n" + " · ".join(parts))
@@ -96,10 +98,12 @@ def navigation(path: Path, all_sources: list[Path]) -> nbformat.NotebookNode:
     return cell
 
 
-def build(path: Path, all_sources: list[Path]) -> nbformat.NotebookNode:
+def build(path: Path) -> nbformat.NotebookNode:
     """The unexecuted notebook for one source."""
+    if path.stem not in LESSONS:
+        raise SystemExit(f"{path.name}: не урок курса; ожидаются {', '.join(LESSONS)}")
     nb = nbformat.v4.new_notebook()
-    nb.cells = parse(path) + [navigation(path, all_sources)]
+    nb.cells = parse(path) + [navigation(path)]
     nb.metadata = {
         "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
         "language_info": {"name": "python"},
@@ -124,14 +128,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("lessons", nargs="*", help="номера уроков (по умолчанию все)")
     parser.add_argument("--no-execute", action="store_true", help="только собрать, не выполнять")
     args = parser.parse_args(argv)
-    all_sources = sources()
-    chosen = [p for p in all_sources if not args.lessons or p.stem[:2] in args.lessons]
+    chosen = [p for p in sources() if not args.lessons or p.stem[:2] in args.lessons]
     if not chosen:
         print(f"Нет источников для {args.lessons} в {SRC}", file=sys.stderr)
         return 2
     for path in chosen:
         start = time.perf_counter()
-        nb = build(path, all_sources)
+        nb = build(path)
         if not args.no_execute:
             execute(nb)
         target = OUT / f"{path.stem}.ipynb"
