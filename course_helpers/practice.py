@@ -671,21 +671,32 @@ class Handler(BaseHTTPRequestHandler):
                                       "message": {"role": "assistant", "content": text}}],
                          "usage": usage}, headers)
 
-    def _stream(self, base: dict[str, Any], text: str, finish: str, usage: dict[str, Any] | None,
-                first: float, per_token: float, spec: data.ModelSpec, headers: dict[str, str]) -> None:
-        """Server-sent events, chunked transfer encoding, ``data: [DONE]`` at the end."""
+    def _start_chunked(self, content_type: str, headers: dict[str, str]) -> None:
+        """Begin a streamed 200 answer (chunked transfer encoding, keep-alive safe)."""
         self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Content-Type", content_type)
         self.send_header("Cache-Control", "no-cache")
         self.send_header("Transfer-Encoding", "chunked")
         for k, v in headers.items():
             self.send_header(k, v)
         self.end_headers()
 
+    def _write_chunk(self, payload: bytes) -> None:
+        self.wfile.write(f"{len(payload):x}\r\n".encode() + payload + b"\r\n")
+        self.wfile.flush()
+
+    def _end_chunked(self) -> None:
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
+    def _stream(self, base: dict[str, Any], text: str, finish: str, usage: dict[str, Any] | None,
+                first: float, per_token: float, spec: data.ModelSpec, headers: dict[str, str]) -> None:
+        """Server-sent events, ``data: [DONE]`` at the end (OpenAI / OpenRouter streaming)."""
+        self._start_chunked("text/event-stream", headers)
+
         def event(obj: Any) -> None:
-            payload = b"data: " + (obj if isinstance(obj, bytes) else json.dumps(obj, ensure_ascii=False).encode()) + b"\n\n"
-            self.wfile.write(f"{len(payload):x}\r\n".encode() + payload + b"\r\n")
-            self.wfile.flush()
+            body = obj if isinstance(obj, bytes) else json.dumps(obj, ensure_ascii=False).encode()
+            self._write_chunk(b"data: " + body + b"\n\n")
 
         def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
             return {**base, "object": "chat.completion.chunk",
@@ -693,19 +704,21 @@ class Handler(BaseHTTPRequestHandler):
 
         time.sleep(first)
         event(chunk({"role": "assistant", "content": ""}))
-        pieces = _split_words(text)
-        for piece in pieces:
+        for piece in _split_words(text):
             time.sleep(per_token * data.count_tokens(piece, spec.encoding))
             event(chunk({"content": piece}))
         event(chunk({}, finish))
         if usage is not None:
             event({**base, "object": "chat.completion.chunk", "choices": [], "usage": usage})
         event(b"[DONE]")
-        self.wfile.write(b"0\r\n\r\n")
-        self.wfile.flush()
+        self._end_chunked()
 
     def _generate(self, body: Any) -> None:
-        """The non-OpenAI API of lesson 04: ``{prompt, max_tokens} -> {generated_text}``."""
+        """The non-OpenAI API of lesson 04: ``{prompt, max_tokens} -> {generated_text}``.
+
+        With ``"stream": true`` the answer comes as NDJSON lines ``{"text": "..."}`` and a
+        last line ``{"done": true, "finish_reason", "tokens"}``.
+        """
         if not isinstance(body, dict):
             raise ApiError(400, "Тело запроса должно быть JSON-объектом {prompt, max_tokens}.", "invalid_request")
         prompt = body.get("prompt")
@@ -714,6 +727,9 @@ class Handler(BaseHTTPRequestHandler):
         max_tokens = body.get("max_tokens", 100)
         if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or not 1 <= max_tokens <= 4096:
             raise ApiError(400, "Поле 'max_tokens' должно быть целым числом от 1 до 4096.", "invalid_request", "max_tokens")
+        stream = body.get("stream", False)
+        if not isinstance(stream, bool):
+            raise ApiError(400, "Поле 'stream' должно быть true или false.", "invalid_request", "stream")
         spec = data.GENERATE_MODEL
         fault = self.state.pick_fault("default", spec.name)
         if fault is not None:
@@ -730,9 +746,18 @@ class Handler(BaseHTTPRequestHandler):
         first, per_token = self.state.delays("default", spec.name, completion)
         self.state.record(deployment="default", model=spec.name, status=200, prompt_tokens=prompt_count,
                           completion_tokens=completion, cost=data.cost_usd(spec, prompt_count, completion))
+        tokens = {"prompt": prompt_count, "completion": completion}
+        if stream:
+            self._start_chunked("application/x-ndjson", headers)
+            time.sleep(first)
+            for piece in _split_words(text):
+                time.sleep(per_token * data.count_tokens(piece, spec.encoding))
+                self._write_chunk(json.dumps({"text": piece}, ensure_ascii=False).encode() + b"\n")
+            self._write_chunk(json.dumps({"done": True, "finish_reason": finish, "tokens": tokens}).encode() + b"\n")
+            self._end_chunked()
+            return
         time.sleep(first + per_token * completion)
-        self._json(200, {"generated_text": text, "finish_reason": finish,
-                         "tokens": {"prompt": prompt_count, "completion": completion}}, headers)
+        self._json(200, {"generated_text": text, "finish_reason": finish, "tokens": tokens}, headers)
 
 
 _ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",

@@ -280,3 +280,13 @@ def test_wrong_key_is_counted_in_stats(provider):
                    headers={"Authorization": "Bearer wrong"})
     assert r.status_code == 401
     assert provider.stats()["by_model"]["openai/gpt-4o"]["status_401"] == 1
+
+
+def test_generate_streams_ndjson(provider):
+    provider.set_latency_scale(0.0)
+    with httpx.stream("POST", provider.generate_url, json={"prompt": "Привет!", "stream": True}) as r:
+        assert r.headers["content-type"] == "application/x-ndjson"
+        lines = [json.loads(line) for line in r.iter_lines() if line]
+    assert "".join(x["text"] for x in lines[:-1]) == practice_data.ANSWERS["привет!"]
+    assert lines[-1]["done"] is True and lines[-1]["tokens"]["completion"] > 0
+    assert httpx.post(provider.generate_url, json={"prompt": "x", "stream": "yes"}).status_code == 400
