@@ -13,6 +13,7 @@ import importlib
 import inspect
 import json
 import pkgutil
+import re
 import textwrap
 import traceback
 from dataclasses import dataclass, field
@@ -84,12 +85,22 @@ def exercises() -> dict[str, Exercise]:
     return dict(sorted(_REGISTRY.items()))
 
 
+def _load_lesson(lesson: str) -> None:
+    """Import one lesson's exercises only, so a problem in another lesson cannot break this one."""
+    if re.fullmatch(r"\d\d", lesson) and f"{lesson}." not in "".join(_REGISTRY):
+        try:
+            importlib.import_module(f"course_helpers.exercises.lesson{lesson}")
+        except ModuleNotFoundError:
+            pass
+
+
 def get_exercise(exercise_id: str) -> Exercise:
     """Look up an exercise; a Russian KeyError message lists the ids that exist."""
-    known = exercises()
-    if exercise_id not in known:
+    _load_lesson(str(exercise_id).split(".")[0])
+    if exercise_id not in _REGISTRY:
+        known = exercises()
         raise KeyError(f"Нет задания {exercise_id!r}. Есть: {', '.join(known)}.")
-    return known[exercise_id]
+    return _REGISTRY[exercise_id]
 
 
 def provider() -> PracticeProvider:
@@ -193,7 +204,10 @@ def solution(exercise_id: str) -> None:
 def progress(lesson: str | None = None) -> None:
     """Print each exercise's state: решено / есть попытки / ещё не решено."""
     data = _load_progress()
-    for exercise_id, exercise in exercises().items():
+    if lesson is not None:
+        _load_lesson(lesson)
+    registry = dict(sorted(_REGISTRY.items())) if lesson is not None else exercises()
+    for exercise_id, exercise in registry.items():
         if lesson is not None and not exercise_id.startswith(f"{lesson}."):
             continue
         entry = data.get(exercise_id)

@@ -601,9 +601,9 @@ class Handler(BaseHTTPRequestHandler):
         elif fault.kind == "drop":
             self.connection.shutdown(socket.SHUT_RDWR)
         elif fault.kind == "malformed":
-            self._send(200, b'{"id": "broken", "choices": [', "application/json")
+            self._send(200, b'{"id": "broken", "choices": [', "application/json", {"Connection": "close"})
         elif fault.kind == "empty":
-            self._send(200, b"{}", "application/json")
+            self._send(200, b"{}", "application/json", {"Connection": "close"})
         self.close_connection = True
 
     def _hang(self) -> None:

@@ -48,3 +48,8 @@ def test_hints_and_solution_print(capsys, exercise_id: str) -> None:
     solution(exercise_id)
     out = capsys.readouterr().out
     assert "Подсказка 1" in out and "Эталонное решение" in out
+
+
+def test_unknown_exercise_lists_known_ids() -> None:
+    result = run_check("99.1", lambda: None)
+    assert result.status == "error" and "Нет задания '99.1'" in result.message and "00.1" in result.message
