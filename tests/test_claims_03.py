@@ -1,0 +1,404 @@
+"""Lesson 03 (fallbacks): every claim the lesson makes about LiteLLM, on the pinned version.
+
+The practice provider is reset before each test (``provider`` fixture) and made fast
+(latency scale 0.05) unless the test measures pauses. No cache is active during a test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import litellm
+import openai
+import pydantic
+import pytest
+from litellm import Router
+from litellm.litellm_core_utils.logging_worker import GLOBAL_LOGGING_WORKER
+from litellm.exceptions import APIConnectionError, AuthenticationError, BudgetExceededError, RateLimitError, Timeout
+
+from course_helpers import Request, ask
+from course_helpers.panels.fallbacks import CHAIN, summarize
+
+M = [{"role": "user", "content": "Что такое Python?"}]
+PRIMARY, FB1, FB2 = CHAIN  # gpt-4o, claude-3-haiku, gpt-4o-mini (all openrouter/)
+LONG = [{"role": "user", "content": "слово " * 20000}]  # ~40k tokens: over gpt-3.5-turbo's 16385
+
+
+@pytest.fixture(autouse=True)
+def _no_cache() -> Iterator[None]:
+    saved, litellm.cache = litellm.cache, None
+    yield
+    litellm.cache = saved
+
+
+@pytest.fixture(autouse=True)
+def _drain_litellm_logging() -> Iterator[None]:
+    """Sync calls leave LiteLLM's async logging tasks queued; they would be delivered to the
+    callbacks of a later test (e.g. lesson 06's spend counter). Run them now."""
+    yield
+    asyncio.run(GLOBAL_LOGGING_WORKER.flush())
+
+
+@pytest.fixture
+def fast(provider):
+    provider.set_latency_scale(0.05)
+    return provider
+
+
+def seen(p, by: str = "model") -> dict[str, list]:
+    out: dict[str, list] = {}
+    for entry in p.log():
+        out.setdefault(entry[by], []).append(entry["status"])
+    return out
+
+
+def dep(p, group: str, model: str, name: str, flavor: str = "openrouter") -> dict:
+    return {"model_name": group, "litellm_params": {"model": model, "api_key": p.key,
+                                                   "api_base": p.api_base(flavor, deployment=name)}}
+
+
+def model_list(p) -> list[dict]:
+    return [dep(p, "gpt-4o", PRIMARY, "d1"), dep(p, "other-group", FB1, "o1")]
+
+
+def group_of(response) -> str:
+    return response._hidden_params["additional_headers"]["x-litellm-model-group"]
+
+
+def fallbacks_of(response) -> int:
+    return response._hidden_params["additional_headers"]["x-litellm-attempted-fallbacks"]
+
+
+# --- 3.1 the seed's loops -------------------------------------------------------------
+def seed_loop(models, messages):
+    for model in models:
+        try:
+            response = litellm.completion(model=model, messages=messages)
+            break
+        except Exception:
+            pass
+    return response  # noqa: F821 - unbound when every model failed: that is the claim
+
+
+def test_seed_loop_falls_back_on_503(fast) -> None:
+    fast.fail("openai/gpt-4o-mini", 503)
+    r = seed_loop(["openrouter/openai/gpt-4o-mini", "openrouter/openai/gpt-3.5-turbo"], M)
+    assert r.model == "openai/gpt-3.5-turbo"
+    assert seen(fast) == {"openai/gpt-4o-mini": [503], "openai/gpt-3.5-turbo": [200]}
+
+
+@pytest.mark.parametrize("status", [429, 401])
+def test_seed_loop_all_failed_gives_unbound_response_and_tries_401_everywhere(fast, status: int) -> None:
+    fast.fail("*", status)
+    with pytest.raises(UnboundLocalError):
+        seed_loop(["openrouter/openai/gpt-4o-mini", "openrouter/openai/gpt-3.5-turbo"], M)
+    assert seen(fast) == {"openai/gpt-4o-mini": [status], "openai/gpt-3.5-turbo": [status]}
+
+
+def test_seed_client_loop_spins_on_503(fast) -> None:
+    assert not issubclass(litellm.ServiceUnavailableError, (RateLimitError, Timeout, APIConnectionError,
+                                                           BudgetExceededError, AuthenticationError))
+    fast.fail("openai/gpt-4o-mini", 503)
+    models, attempt, iterations = ["openrouter/openai/gpt-4o-mini", "openrouter/openai/gpt-3.5-turbo"], 0, 0
+    while attempt < len(models) and iterations < 5:
+        iterations += 1
+        try:
+            litellm.completion(model=models[attempt], messages=M)
+            break
+        except (RateLimitError, Timeout, APIConnectionError, BudgetExceededError):
+            attempt += 1
+        except Exception:
+            continue
+    assert attempt == 0 and seen(fast) == {"openai/gpt-4o-mini": [503] * 5}
+
+
+# --- 3.2 the fixed loop -------------------------------------------------------------
+def fixed_loop(models, messages):
+    last_error = None
+    for model in models:
+        try:
+            return litellm.completion(model=model, messages=messages)
+        except litellm.ContextWindowExceededError as e:
+            last_error = e
+        except (litellm.AuthenticationError, litellm.BadRequestError):
+            raise
+        except openai.APIError as e:
+            last_error = e
+    raise last_error
+
+
+def test_fixed_loop_outcomes(fast) -> None:
+    models = ["openrouter/openai/gpt-4o-mini", "openrouter/openai/gpt-3.5-turbo"]
+    assert issubclass(litellm.ContextWindowExceededError, litellm.BadRequestError)
+    fast.fail("openai/gpt-4o-mini", 503)
+    assert fixed_loop(models, M).model == "openai/gpt-3.5-turbo"
+    fast.reset()
+    fast.fail("*", 429)
+    with pytest.raises(litellm.RateLimitError):
+        fixed_loop(models, M)
+    assert seen(fast) == {"openai/gpt-4o-mini": [429], "openai/gpt-3.5-turbo": [429]}
+    fast.reset()
+    fast.fail("*", 401)
+    with pytest.raises(litellm.AuthenticationError):
+        fixed_loop(models, M)
+    assert seen(fast) == {"openai/gpt-4o-mini": [401]}
+
+
+# --- 3.3 fallbacks= in litellm.completion --------------------------------------------------
+def test_sdk_fallbacks_strings_and_who_answered(fast) -> None:
+    fast.fail("openai/gpt-4o", 503)
+    r = litellm.completion(model=PRIMARY, messages=M, fallbacks=[FB1, FB2])
+    assert r.model == "anthropic/claude-3-haiku"  # without the openrouter/ prefix
+    assert fallbacks_of(r) == 1
+    assert r._hidden_params["litellm_model_name"] == PRIMARY  # misleading: still the primary
+    assert seen(fast) == {"openai/gpt-4o": [503], "anthropic/claude-3-haiku": [200]}
+
+
+def test_sdk_no_fallback_when_primary_is_healthy(fast) -> None:
+    r = litellm.completion(model=PRIMARY, messages=M, fallbacks=[FB2])
+    assert r.model == "openai/gpt-4o" and fallbacks_of(r) == 0
+    assert seen(fast) == {"openai/gpt-4o": [200]}
+
+
+def test_sdk_dict_fallback_overrides_params(fast) -> None:
+    fast.fail("openai/gpt-4o", 503)
+    plain = litellm.completion(model=PRIMARY, messages=M, fallbacks=[FB2])
+    r = litellm.completion(model=PRIMARY, messages=M, fallbacks=[{"model": FB2, "max_tokens": 20}])
+    assert r.model == "openai/gpt-4o-mini" and fallbacks_of(r) == 1
+    assert r.usage.completion_tokens == 20 < plain.usage.completion_tokens
+
+
+@pytest.mark.parametrize("status", [400, 401])
+def test_sdk_fallbacks_on_any_error(fast, status: int) -> None:
+    fast.fail("openai/gpt-4o", status)
+    r = litellm.completion(model=PRIMARY, messages=M, fallbacks=[FB2])
+    assert r.model == "openai/gpt-4o-mini"
+    assert seen(fast) == {"openai/gpt-4o": [status], "openai/gpt-4o-mini": [200]}
+
+
+# --- 3.4 every model failed -------------------------------------------------------------
+def test_sdk_all_failed_raises_api_connection_error_500_and_loses_the_class(fast) -> None:
+    fast.fail("*", 429)
+    with pytest.raises(litellm.APIConnectionError) as info:
+        litellm.completion(model=PRIMARY, messages=M, fallbacks=[FB1, FB2])
+    e = info.value
+    assert e.status_code == 500 and not isinstance(e, litellm.RateLimitError)
+    assert "RateLimitError" in str(e) and "All fallback attempts failed" in str(e)
+    assert seen(fast) == {"openai/gpt-4o": [429], "anthropic/claude-3-haiku": [429], "openai/gpt-4o-mini": [429]}
+
+
+def test_sdk_fallback_calls_leave_stderr_clean_after_start_lesson(fast, capfd) -> None:
+    fast.fail("openai/gpt-4o", 503)
+    litellm.completion(model=PRIMARY, messages=M, fallbacks=[FB2])
+    fast.fail("*", 429)
+    with pytest.raises(litellm.APIConnectionError):
+        litellm.completion(model=PRIMARY, messages=M, fallbacks=[FB2])
+    assert capfd.readouterr().err == ""
+
+
+# --- 3.5 a seeded batch is reproducible ----------------------------------------------------
+def run_batch(p, n: int = 12) -> list[str | None]:
+    p.reset()
+    p.set_latency_scale(0.05)  # latency does not touch the fault sequence
+    for model, prob in zip(CHAIN, (0.5, 0.3, 0.1)):
+        p.fail(model.removeprefix("openrouter/"), 503, probability=prob)
+    served: list[str | None] = []
+    for n_ in range(n):
+        try:
+            r = litellm.completion(model=PRIMARY, fallbacks=[FB1, FB2], max_tokens=5,
+                                   messages=[{"role": "user", "content": f"Запрос №{n_}"}])
+            served.append(r.model)
+        except litellm.APIConnectionError:
+            served.append(None)
+    return served
+
+
+def test_seeded_probability_faults_repeat_after_reset(provider) -> None:
+    first = run_batch(provider)
+    batch = summarize(CHAIN, first, provider.log())
+    second = run_batch(provider)
+    assert first == second
+    assert len(set(first)) >= 2  # the faults really fired: more than one model served
+    assert batch.served_count("openai/gpt-4o") + batch.failed_count("openai/gpt-4o") == len(first)
+
+
+# --- 3.6 the project's Request / ask ----------------------------------------------------
+class CustomAnswer(pydantic.BaseModel):
+    answer: str
+    confidence: float
+
+
+def test_ask_with_answer_model_retries_once_then_falls_back(fast) -> None:
+    fast.fail("openai/gpt-4o", 503)
+    a = ask(Request(model=PRIMARY, fallbacks=["openrouter/openai/gpt-3.5-turbo", FB1], messages=M,
+                    answer_model=CustomAnswer), verbose=False, sleep=lambda s: None)
+    assert isinstance(a.value, CustomAnswer)
+    assert a.model == "openrouter/openai/gpt-3.5-turbo" and a.response.model == "openai/gpt-3.5-turbo"
+    assert seen(fast) == {"openai/gpt-4o": [503, 503], "openai/gpt-3.5-turbo": [200]}
+
+
+def test_ask_all_failed_keeps_the_last_error_class(fast) -> None:
+    fast.fail("*", 429)
+    with pytest.raises(litellm.RateLimitError) as info:
+        ask(Request(model=PRIMARY, fallbacks=["openrouter/openai/gpt-3.5-turbo"], messages=M, retries=0),
+            verbose=False)
+    assert [(a.model, a.error) for a in info.value.attempts] == [
+        (PRIMARY, "RateLimitError"), ("openrouter/openai/gpt-3.5-turbo", "RateLimitError")]
+
+
+# --- 3.7 Router fallbacks ---------------------------------------------------------------
+def test_router_fallbacks_must_be_a_list_of_dicts(fast) -> None:
+    with pytest.raises(ValueError, match="is not a dictionary"):
+        Router(model_list=model_list(fast), fallbacks=["other-group"])
+
+
+def test_router_fallback_group_answers_with_headers(fast) -> None:
+    fast.fail("openai/gpt-4o", 503)
+    router = Router(model_list=model_list(fast), fallbacks=[{"gpt-4o": ["other-group"]}], num_retries=0)
+    r = router.completion(model="gpt-4o", messages=M)
+    assert r.model == "anthropic/claude-3-haiku" and group_of(r) == "other-group" and fallbacks_of(r) == 1
+    assert seen(fast, "deployment") == {"d1": [503], "o1": [200]}
+
+
+@pytest.mark.parametrize("where", ["per-call", "default_fallbacks"])
+def test_router_plain_list_accepted_per_call_and_as_default(fast, where: str) -> None:
+    fast.fail("openai/gpt-4o", 503)
+    if where == "per-call":
+        r = Router(model_list=model_list(fast), num_retries=0).completion(
+            model="gpt-4o", messages=M, fallbacks=["other-group"])
+    else:
+        r = Router(model_list=model_list(fast), num_retries=0, default_fallbacks=["other-group"]).completion(
+            model="gpt-4o", messages=M)
+    assert group_of(r) == "other-group"
+    assert seen(fast, "deployment") == {"d1": [503], "o1": [200]}
+
+
+def test_mock_testing_fallbacks_router_only(fast) -> None:
+    router = Router(model_list=model_list(fast), fallbacks=[{"gpt-4o": ["other-group"]}], num_retries=0)
+    r = router.completion(model="gpt-4o", messages=M, mock_testing_fallbacks=True)
+    assert r.model == "anthropic/claude-3-haiku" and seen(fast, "deployment") == {"o1": [200]}
+    fast.reset()
+    r = litellm.completion(model=PRIMARY, messages=M, fallbacks=[FB2], mock_testing_fallbacks=True)
+    assert r.model == "openai/gpt-4o" and fallbacks_of(r) == 0  # ignored by the SDK
+    assert seen(fast) == {"openai/gpt-4o": [200]}
+
+
+def test_sdk_mock_response_exception_with_mocked_fallback(fast) -> None:
+    r = litellm.completion(model=PRIMARY, messages=M, mock_response="litellm.RateLimitError",
+                           fallbacks=[{"model": FB2, "mock_response": "ответ фолбэка"}])
+    assert r.choices[0].message.content == "ответ фолбэка" and r.model == "openai/gpt-4o-mini"
+    assert fast.requests() == 0
+
+
+def test_router_all_failed_raises_the_primary_groups_error(fast) -> None:
+    fast.fail("openai/gpt-4o", 503)
+    fast.fail("anthropic/claude-3-haiku", 429)
+    router = Router(model_list=model_list(fast), fallbacks=[{"gpt-4o": ["other-group"]}], num_retries=0)
+    with pytest.raises(litellm.ServiceUnavailableError) as info:
+        router.completion(model="gpt-4o", messages=M)
+    assert info.value.status_code == 503
+    assert seen(fast, "deployment") == {"d1": [503], "o1": [429]}
+
+
+# --- 3.8 retries vs fallbacks ---------------------------------------------------------------
+def test_router_default_retries_twice_with_backoff_then_falls_back(fast) -> None:
+    fast.fail("openai/gpt-4o", 503)
+    router = Router(model_list=model_list(fast), fallbacks=[{"gpt-4o": ["other-group"]}])
+    assert router.num_retries == 2
+    r = router.completion(model="gpt-4o", messages=M)
+    log = fast.log()
+    assert group_of(r) == "other-group"
+    assert seen(fast, "deployment") == {"d1": [503, 503, 503], "o1": [200]}
+    gaps = [b["t"] - a["t"] for a, b in zip(log, log[1:])]
+    assert gaps[0] >= 0.5 and gaps[1] >= 1.0  # exponential backoff: 0.5 s, 1 s (+ jitter)
+    assert gaps[2] >= 2.0  # and a third pause after the last retry, before the fallback
+
+
+def test_sdk_num_retries_with_fallbacks_counts(fast) -> None:
+    fast.fail("openai/gpt-4o", 503)
+    r = litellm.completion(model=PRIMARY, messages=M, fallbacks=[FB2], num_retries=2)
+    assert r.model == "openai/gpt-4o-mini"
+    assert seen(fast) == {"openai/gpt-4o": [503, 503, 503], "openai/gpt-4o-mini": [200]}
+    times = [e["t"] for e in fast.log()]
+    assert times[2] - times[0] < 0.4  # the SDK's retries come without backoff pauses
+
+
+@pytest.mark.parametrize(("options", "d1_requests"), [({}, 6), ({"allowed_fails": 1, "cooldown_time": 30}, 2)])
+def test_cooldown_of_a_single_deployment_group(fast, options: dict, d1_requests: int) -> None:
+    fast.fail("openai/gpt-4o", 503)
+    router = Router(model_list=model_list(fast), fallbacks=[{"gpt-4o": ["other-group"]}], num_retries=0, **options)
+    for _ in range(6):
+        assert group_of(router.completion(model="gpt-4o", messages=M, max_tokens=5)) == "other-group"
+    assert len(seen(fast, "deployment")["d1"]) == d1_requests
+    assert len(seen(fast, "deployment")["o1"]) == 6
+
+
+@pytest.mark.parametrize(("status", "d1_requests"), [(429, 6), (500, 6), (401, 1), (404, 1)])
+def test_default_cooldown_of_a_single_deployment_group_depends_on_the_error(fast, status: int,
+                                                                           d1_requests: int) -> None:
+    fast.fail("openai/gpt-4o", status)
+    router = Router(model_list=model_list(fast), fallbacks=[{"gpt-4o": ["other-group"]}], num_retries=0)
+    for _ in range(6):
+        router.completion(model="gpt-4o", messages=M, max_tokens=5)
+    assert len(seen(fast, "deployment")["d1"]) == d1_requests
+
+
+# --- 3.9 context-window fallbacks -------------------------------------------------------------
+def test_practice_provider_context_length_400_is_bad_request_via_openrouter(fast) -> None:
+    with pytest.raises(litellm.BadRequestError) as info:
+        litellm.completion(model="openrouter/openai/gpt-3.5-turbo", messages=LONG,
+                           context_window_fallbacks=["openrouter/openai/gpt-4o-mini"])
+    assert not isinstance(info.value, litellm.ContextWindowExceededError)
+    assert "maximum context length is 16385 tokens" in str(info.value)
+    assert seen(fast) == {"openai/gpt-3.5-turbo": [400]}  # context_window_fallbacks ignored by the SDK
+
+
+def test_sdk_plain_fallbacks_cover_context_length(fast) -> None:
+    r = litellm.completion(model="openrouter/openai/gpt-3.5-turbo", messages=LONG, max_tokens=5,
+                           fallbacks=["openrouter/openai/gpt-4o-mini"])
+    assert r.model == "openai/gpt-4o-mini" and r.usage.prompt_tokens > 16385
+    assert seen(fast) == {"openai/gpt-3.5-turbo": [400], "openai/gpt-4o-mini": [200]}
+
+
+@pytest.mark.parametrize(("flavor", "prefix", "works"), [("openrouter", "openrouter/openai/", False),
+                                                         ("openai", "openai/", True)])
+def test_router_context_window_fallbacks_depend_on_the_error_class(fast, flavor: str, prefix: str,
+                                                                   works: bool) -> None:
+    router = Router(model_list=[dep(fast, "small", prefix + "gpt-3.5-turbo", "d1", flavor),
+                                dep(fast, "big", prefix + "gpt-4o-mini", "o1", flavor)],
+                    context_window_fallbacks=[{"small": ["big"]}], num_retries=0)
+    if works:
+        r = router.completion(model="small", messages=LONG, max_tokens=5)
+        assert group_of(r) == "big"
+        assert seen(fast, "deployment") == {"d1": [400], "o1": [200]}
+    else:
+        with pytest.raises(litellm.BadRequestError):
+            router.completion(model="small", messages=LONG, max_tokens=5)
+        assert seen(fast, "deployment") == {"d1": [400]}
+
+
+def test_context_length_fault_kind_maps_like_the_real_400(fast) -> None:
+    fast.fail("openai/gpt-3.5-turbo", kind="context_length", times=1)
+    with pytest.raises(litellm.ContextWindowExceededError):
+        litellm.completion(model="openai/gpt-3.5-turbo", messages=M, num_retries=0)
+    fast.fail("openai/gpt-3.5-turbo", kind="context_length", times=1)
+    with pytest.raises(litellm.BadRequestError) as info:
+        litellm.completion(model="openrouter/openai/gpt-3.5-turbo", messages=M)
+    assert not isinstance(info.value, litellm.ContextWindowExceededError)
+    assert "maximum context length" in str(info.value)
+
+
+def test_without_silencing_each_failed_fallback_attempt_logs_an_error(fast, capfd) -> None:
+    import logging
+
+    logger = logging.getLogger("LiteLLM")
+    saved = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        fast.fail("openai/gpt-4o", 503)
+        litellm.completion(model=PRIMARY, messages=M, fallbacks=[FB2])
+    finally:
+        logger.setLevel(saved)
+    err = capfd.readouterr().err
+    assert "LiteLLM:ERROR" in err and "Fallback attempt failed for model openrouter/openai/gpt-4o" in err
