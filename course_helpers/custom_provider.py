@@ -2,7 +2,8 @@
 
 :class:`GenerateLLM` wraps the practice provider's non-OpenAI API
 ``POST /generate {prompt, max_tokens} -> {generated_text, finish_reason, tokens: {prompt, completion}}``
-as a LiteLLM ``CustomLLM``: sync, async, streaming and async streaming; ``httpx`` (which
+(with ``"stream": true``: NDJSON lines ``{"text"}`` ... ``{"done", "finish_reason", "tokens"}``)
+as a LiteLLM ``CustomLLM``: sync, async, real streaming and async streaming; ``httpx`` (which
 LiteLLM already depends on); ``usage`` filled from the API's token counts; upstream errors
 mapped to ``CustomLLMError`` so LiteLLM raises ``RateLimitError``, ``ServiceUnavailableError``,
 ``Timeout``... and lesson 02's handlers and lesson 03's fallbacks work with it.
@@ -14,8 +15,9 @@ mapped to ``CustomLLMError`` so LiteLLM raises ``RateLimitError``, ``ServiceUnav
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 import httpx
@@ -86,19 +88,45 @@ def to_model_response(model: str, data: dict[str, Any]) -> litellm.ModelResponse
     )
 
 
-def to_chunks(data: dict[str, Any]) -> Iterator[GenericStreamingChunk]:
-    """Pseudo-stream of a complete answer: one chunk per word, usage on the last chunk.
+def chunk_of(item: dict[str, Any]) -> GenericStreamingChunk:
+    """One NDJSON line of the stream as a ``GenericStreamingChunk``.
 
-    ``/generate`` does not stream, so every chunk exists only once the whole answer is ready.
+    ``{"text": "..."}`` is a piece of the answer; ``{"done": true, "finish_reason", "tokens"}``
+    is the last chunk: ``is_finished=True``, the finish reason and ``usage`` from the token counts.
     """
-    words = data["generated_text"].split(" ")
-    for i, word in enumerate(words):
-        last = i == len(words) - 1
-        yield GenericStreamingChunk(
-            text=word if last else word + " ", index=0, tool_use=None, is_finished=last,
-            finish_reason=(data.get("finish_reason") or "stop") if last else "",
-            usage=usage_of(data) if last else None,
-        )
+    if item.get("done"):
+        return GenericStreamingChunk(text="", index=0, tool_use=None, is_finished=True,
+                                     finish_reason=item.get("finish_reason") or "stop", usage=usage_of(item))
+    text = item.get("text")
+    if not isinstance(text, str):
+        raise CustomLLMError(status_code=502, message=f"/generate прислал в потоке испорченную строку: {item!r}"[:200])
+    return GenericStreamingChunk(text=text, index=0, tool_use=None, is_finished=False, finish_reason="", usage=None)
+
+
+def parse_line(line: str) -> dict[str, Any] | None:
+    """A stream line as JSON (``None`` for an empty line); broken JSON becomes a 502."""
+    if not line.strip():
+        return None
+    try:
+        item = json.loads(line)
+    except ValueError as e:
+        raise CustomLLMError(status_code=502, message=f"/generate прислал в потоке не JSON: {e}") from None
+    if not isinstance(item, dict):
+        raise CustomLLMError(status_code=502, message="/generate прислал в потоке не JSON-объект")
+    return item
+
+
+def is_ndjson(response: httpx.Response) -> bool:
+    """True if the answer is the NDJSON stream (not, say, a broken JSON body with status 200)."""
+    return response.headers.get("content-type", "").startswith("application/x-ndjson")
+
+
+def not_a_stream(response: httpx.Response) -> CustomLLMError:
+    """A 200 answer that is not an NDJSON stream is a 502 (LiteLLM: BadGatewayError); read it first."""
+    return CustomLLMError(status_code=502, message=f"/generate ответил не потоком NDJSON: {response.text[:120]!r}")
+
+
+STREAM_ENDED = "/generate оборвал поток без последней строки {\"done\": true}"
 
 
 class GenerateLLM(CustomLLM):
@@ -153,16 +181,67 @@ class GenerateLLM(CustomLLM):
     async def acompletion(self, model: str, messages: list, *args: Any, **kwargs: Any) -> litellm.ModelResponse:
         return to_model_response(model, await self._apost(messages, **kwargs))
 
-    def streaming(self, model: str, messages: list, *args: Any, **kwargs: Any) -> Iterator[GenericStreamingChunk]:
-        # A plain function, not a generator: the request is made at call time, so an upstream
-        # 429 raises RateLimitError from completion(stream=True) itself, as with real providers.
-        return to_chunks(self._post(messages, **kwargs))
+    def streaming(self, model: str, messages: list, *args: Any, api_base: str | None = None,
+                  optional_params: dict[str, Any] | None = None, timeout: Any = None,
+                  **kwargs: Any) -> Iterator[GenericStreamingChunk]:
+        # A plain function, not a generator: the connection is opened and the status checked at
+        # call time, so an upstream 429 raises RateLimitError from completion(stream=True) itself,
+        # as with real providers; the returned generator then reads the NDJSON lines as they arrive.
+        url, payload = self._request(messages, api_base, optional_params)
+        stack = ExitStack()
+        try:
+            response = stack.enter_context(httpx.stream("POST", url, json={**payload, "stream": True},
+                                                        timeout=_seconds(timeout)))
+            if response.status_code >= 400 or not is_ndjson(response):
+                response.read()
+        except httpx.TimeoutException as e:
+            stack.close()
+            raise CustomLLMError(status_code=408, message=f"/generate не ответил вовремя: {e}") from None
+        except BaseException:
+            stack.close()
+            raise
+        if response.status_code >= 400 or not is_ndjson(response):
+            stack.close()
+            raise upstream_error(response) if response.status_code >= 400 else not_a_stream(response)
+        return self._read_stream(response, stack)
 
-    async def astreaming(self, model: str, messages: list, *args: Any,
+    @staticmethod
+    def _read_stream(response: httpx.Response, stack: ExitStack) -> Iterator[GenericStreamingChunk]:
+        with stack:  # closes the connection when the stream is read to the end or abandoned
+            try:
+                for line in response.iter_lines():
+                    item = parse_line(line)
+                    if item is not None:
+                        yield chunk_of(item)
+                        if item.get("done"):
+                            return
+            except httpx.TimeoutException as e:
+                raise CustomLLMError(status_code=408, message=f"/generate замолчал посреди потока: {e}") from None
+        raise CustomLLMError(status_code=502, message=STREAM_ENDED)
+
+    async def astreaming(self, model: str, messages: list, *args: Any, api_base: str | None = None,
+                         optional_params: dict[str, Any] | None = None, timeout: Any = None,
                          **kwargs: Any) -> AsyncIterator[GenericStreamingChunk]:
         # Must be an async generator; errors therefore surface while iterating (MidStreamFallbackError).
-        for chunk in to_chunks(await self._apost(messages, **kwargs)):
-            yield chunk
+        url, payload = self._request(messages, api_base, optional_params)
+        try:
+            async with httpx.AsyncClient(timeout=_seconds(timeout)) as client, \
+                    client.stream("POST", url, json={**payload, "stream": True}) as response:
+                if response.status_code >= 400:
+                    await response.aread()
+                    raise upstream_error(response)
+                if not is_ndjson(response):
+                    await response.aread()
+                    raise not_a_stream(response)
+                async for line in response.aiter_lines():
+                    item = parse_line(line)
+                    if item is not None:
+                        yield chunk_of(item)
+                        if item.get("done"):
+                            return
+        except httpx.TimeoutException as e:
+            raise CustomLLMError(status_code=408, message=f"/generate не ответил вовремя: {e}") from None
+        raise CustomLLMError(status_code=502, message=STREAM_ENDED)
 
 
 def _seconds(timeout: Any) -> float | httpx.Timeout:
@@ -211,5 +290,5 @@ def restored_provider_map() -> Iterator[None]:
 
 
 __all__ = ["GenerateLLM", "register", "register_price", "is_registered", "restored_provider_map",
-           "to_model_response", "to_chunks", "upstream_error", "usage_of", "messages_to_prompt",
+           "to_model_response", "chunk_of", "parse_line", "upstream_error", "usage_of", "messages_to_prompt",
            "PROVIDER", "MODEL"]

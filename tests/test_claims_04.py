@@ -7,7 +7,11 @@ Every test registers its handlers under its own provider name and the module res
 from __future__ import annotations
 
 import asyncio
+import json
+import time
 from importlib.metadata import requires
+from itertools import chain
+from statistics import median
 from typing import Any
 
 import httpx
@@ -73,18 +77,34 @@ class Generate(CustomLLM):
     async def acompletion(self, model, messages, *args, **kwargs):
         return answer(model, self._post(messages, **kwargs))
 
+    def _lines(self, messages, api_base=None, optional_params=None, timeout=None, **kwargs):
+        """The notebook's real stream: one GenericStreamingChunk per NDJSON line as it arrives."""
+        payload = {"prompt": messages[-1]["content"], "max_tokens": (optional_params or {}).get("max_tokens", 100),
+                   "stream": True}
+        with httpx.stream("POST", api_base or self.url, json=payload, timeout=timeout or 5.0) as r:
+            if r.status_code >= 400:
+                r.read()
+                raise CustomLLMError(status_code=r.status_code, message=r.json()["error"]["message"])
+            for line in r.iter_lines():
+                if line:
+                    self.sent.append(time.perf_counter())
+                    yield chunk_of(json.loads(line))
+
     def streaming(self, model, messages, *args, **kwargs):
-        data = self._post(messages, **kwargs)
-        words = data["generated_text"].split(" ")
-        return iter([GenericStreamingChunk(text=w if i == len(words) - 1 else w + " ", index=0, tool_use=None,
-                                           is_finished=i == len(words) - 1,
-                                           finish_reason=data["finish_reason"] if i == len(words) - 1 else "",
-                                           usage=usage_of(data) if i == len(words) - 1 else None)
-                     for i, w in enumerate(words)])
+        self.sent: list[float] = []
+        chunks = self._lines(messages, **kwargs)
+        return chain([next(chunks)], chunks)  # the request is made here: errors raise at call time
 
     async def astreaming(self, model, messages, *args, **kwargs):
         for chunk in self.streaming(model, messages, **kwargs):
             yield chunk
+
+
+def chunk_of(item: dict[str, Any]) -> GenericStreamingChunk:
+    done = item.get("done", False)
+    return GenericStreamingChunk(text=item.get("text", ""), index=0, tool_use=None, is_finished=done,
+                                 finish_reason=item["finish_reason"] if done else "",
+                                 usage=usage_of(item) if done else None)
 
 
 # --- 4.1 httpx vs requests ---------------------------------------------------------------
@@ -247,6 +267,33 @@ def test_async_stream_and_acompletion(provider) -> None:
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert text == r.choices[0].message.content
     assert chunks[-1].usage.completion_tokens == 15
+
+
+def test_generic_streaming_chunks_are_dicts_wrapped_into_model_response_stream(provider) -> None:
+    handler = Generate(provider.generate_url)
+    use("claimwrap", handler)
+    raw = list(handler.streaming("generate", M, optional_params={"max_tokens": 15}))
+    assert all(type(c) is dict for c in raw)  # GenericStreamingChunk is a TypedDict
+    assert raw[-1]["is_finished"] and raw[-1]["text"] == "" and raw[-1]["finish_reason"] == "length"
+    chunks = list(litellm.completion(model="claimwrap/generate", messages=M, max_tokens=15, stream=True))
+    assert {type(c) for c in chunks} == {litellm.ModelResponseStream}
+    assert [c.choices[0].delta.content for c in chunks if c.choices[0].delta.content] == [c["text"] for c in raw[:-1]]
+    assert chunks[-1].choices[0].finish_reason == "length"
+    assert [c.choices[0].finish_reason for c in chunks[:-1]] == [None] * (len(chunks) - 1)
+
+
+def test_litellm_passes_custom_stream_chunks_on_as_they_arrive(provider) -> None:
+    provider.set_latency_scale(1.0)
+    provider.set_latency(GEN, base_ms=50, per_token_ms=15, jitter=0)  # 40 tokens: ~0.6 s of generation
+    handler = Generate(provider.generate_url)
+    use("claimlive", handler)
+    received = [time.perf_counter() for c in litellm.completion(model="claimlive/generate", messages=M,
+                                                                max_tokens=40, stream=True)
+                if c.choices[0].delta.content]
+    assert len(received) == len(handler.sent) - 1 > 5  # one chunk per text line (the done line has no text)
+    assert received[-1] - received[0] > 0.3  # not buffered until the end
+    # each chunk right after its line (lines are >= 15 ms apart: holding one back would show)
+    assert median(got - sent for got, sent in zip(received[1:], handler.sent[1:])) < 0.01
 
 
 def test_plain_function_streaming_raises_at_call_time(provider) -> None:

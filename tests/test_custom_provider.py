@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import time
+from contextlib import ExitStack
 
 import httpx
 import litellm
@@ -10,9 +12,10 @@ import pytest
 from litellm.llms.custom_llm import CustomLLMError
 
 from course_helpers.custom_provider import (
-    GenerateLLM, is_registered, messages_to_prompt, parse_body, register, restored_provider_map, to_chunks,
-    to_model_response, upstream_error,
+    GenerateLLM, chunk_of, is_registered, messages_to_prompt, parse_body, parse_line, register,
+    restored_provider_map, to_model_response, upstream_error,
 )
+from litellm.types.utils import GenericStreamingChunk
 
 M = [{"role": "user", "content": "Что такое Python?"}]
 GEN = "practice/generate"
@@ -54,16 +57,38 @@ def test_parse_body_turns_a_broken_answer_into_502(body: bytes) -> None:
     assert info.value.status_code == 502
 
 
-def test_to_model_response_and_chunks() -> None:
+def test_to_model_response() -> None:
     r = to_model_response("generate", DATA)
     assert isinstance(r, litellm.ModelResponse)
     assert r.choices[0].message.content == "раз два три" and r.choices[0].finish_reason == "length"
     assert (r.usage.prompt_tokens, r.usage.completion_tokens, r.usage.total_tokens) == (4, 3, 7)
-    chunks = list(to_chunks(DATA))
-    assert "".join(c["text"] for c in chunks) == "раз два три"
-    assert [c["is_finished"] for c in chunks] == [False, False, True]
-    assert chunks[-1]["usage"] == {"prompt_tokens": 4, "completion_tokens": 3, "total_tokens": 7}
-    assert chunks[-1]["finish_reason"] == "length" and chunks[0]["usage"] is None
+
+
+def test_ndjson_lines_become_generic_streaming_chunks() -> None:
+    piece = chunk_of(parse_line('{"text": "раз "}'))
+    assert piece == GenericStreamingChunk(text="раз ", index=0, tool_use=None, is_finished=False,
+                                          finish_reason="", usage=None)
+    last = chunk_of(parse_line('{"done": true, "finish_reason": "length", "tokens": {"prompt": 4, "completion": 3}}'))
+    assert last["is_finished"] is True and last["finish_reason"] == "length" and last["text"] == ""
+    assert last["usage"] == {"prompt_tokens": 4, "completion_tokens": 3, "total_tokens": 7}
+    assert parse_line("") is None and parse_line("  ") is None
+
+
+@pytest.mark.parametrize("line", ['{"text": ', "[1, 2]", '{"text": 5}', '{"other": "x"}'])
+def test_a_broken_stream_line_is_a_502(line: str) -> None:
+    with pytest.raises(CustomLLMError) as info:
+        chunk_of(parse_line(line))
+    assert info.value.status_code == 502
+
+
+def test_a_stream_that_ends_without_done_is_a_502() -> None:
+    response = httpx.Response(200, content=iter([b'{"text": "a "}\n', b'{"text": "b"}\n']),
+                              headers={"content-type": "application/x-ndjson"})
+    chunks = GenerateLLM._read_stream(response, ExitStack())
+    assert next(chunks)["text"] == "a " and next(chunks)["text"] == "b"
+    with pytest.raises(CustomLLMError, match="done") as info:
+        next(chunks)
+    assert info.value.status_code == 502
 
 
 # --- registration ------------------------------------------------------------------------
@@ -106,8 +131,56 @@ def test_async_stream_and_async_stream(registered) -> None:
                                      stream_options={"include_usage": True}))
     for stream in (chunks, achunks):
         assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices) == r.choices[0].message.content
-        assert stream[-1].usage.completion_tokens == 12
+        assert [c.choices[0].finish_reason for c in stream if c.choices and c.choices[0].finish_reason] == ["length"]
+        assert stream[-1].usage.completion_tokens == 12 and stream[-1].usage.prompt_tokens == r.usage.prompt_tokens
+        assert sum(1 for c in stream if c.choices and c.choices[0].delta.content) > 3  # piece by piece
     assert registered.requests(model=GEN) == 3
+
+
+def test_stream_usage_only_with_include_usage(registered) -> None:
+    plain = list(litellm.completion(model="unitgen/generate", messages=M, max_tokens=12, stream=True))
+    assert not any(hasattr(c, "usage") for c in plain)
+    assert plain[-1].choices[0].finish_reason == "length"
+
+
+def _arrivals(chunks) -> list[float]:
+    start, out = time.perf_counter(), []
+    for _ in chunks:
+        out.append(time.perf_counter() - start)
+    return out
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_stream_pieces_really_arrive_over_time(registered, mode: str) -> None:
+    registered.set_latency_scale(1.0)
+    registered.set_latency(GEN, base_ms=100, per_token_ms=15, jitter=0)  # 100 ms + 40 tokens x 15 ms
+
+    async def collect() -> tuple[list[float], list]:
+        start, out, chunks = time.perf_counter(), [], []
+        stream = await litellm.acompletion(model="unitgen/generate", messages=M, max_tokens=40, stream=True)
+        async for chunk in stream:
+            out.append(time.perf_counter() - start)
+            chunks.append(chunk)
+        return out, chunks
+
+    if mode == "sync":
+        start, arrivals, chunks = time.perf_counter(), [], []
+        for chunk in litellm.completion(model="unitgen/generate", messages=M, max_tokens=40, stream=True):
+            arrivals.append(time.perf_counter() - start)
+            chunks.append(chunk)
+    else:
+        arrivals, chunks = asyncio.run(collect())
+    with_text = [t for t, c in zip(arrivals, chunks) if c.choices and c.choices[0].delta.content]
+    assert len(with_text) > 5
+    assert with_text[-1] - with_text[0] > 0.3  # the whole answer takes 0.6 s to generate
+    assert with_text[0] < 0.5 * with_text[-1]  # the first piece comes long before the last
+    assert with_text == sorted(with_text)
+
+
+def test_stream_is_one_request_with_stream_true(registered) -> None:
+    list(litellm.completion(model="unitgen/generate", messages=M, max_tokens=12, stream=True))
+    assert registered.requests(model=GEN) == 1
+    assert registered.log()[-1]["completion_tokens"] == 12
 
 
 def test_api_base_of_the_call_beats_base_url(provider) -> None:
@@ -135,10 +208,32 @@ def test_errors_are_mapped(registered, fault: dict, expected: type) -> None:
     assert registered.requests(model=GEN) == 1
 
 
-def test_stream_error_is_raised_at_call_time(registered) -> None:
+@pytest.mark.parametrize(("fault", "expected"), [
+    ({"status": 429}, litellm.RateLimitError), ({"status": 503}, litellm.ServiceUnavailableError),
+    ({"status": 500}, litellm.InternalServerError), ({"status": 504}, litellm.Timeout),
+    ({"kind": "hang"}, litellm.Timeout), ({"kind": "malformed"}, litellm.BadGatewayError),
+    ({"kind": "empty"}, litellm.BadGatewayError), ({"kind": "drop"}, litellm.APIConnectionError),
+])
+def test_stream_errors_are_mapped_and_raised_at_call_time(registered, fault: dict, expected: type) -> None:
+    registered.fail(GEN, times=1, **fault)
+    with pytest.raises(expected) as info:
+        litellm.completion(model="unitgen/generate", messages=M, stream=True, timeout=0.5)
+    if "status" in fault:
+        assert info.value.status_code == fault["status"] and "Имитация сбоя" in str(info.value)
+    assert registered.requests(model=GEN) == 1
+
+
+def test_async_stream_error_is_mapped_while_iterating(registered) -> None:
     registered.fail(GEN, 429, times=1)
-    with pytest.raises(litellm.RateLimitError):
-        litellm.completion(model="unitgen/generate", messages=M, stream=True)
+
+    async def run():
+        stream = await litellm.acompletion(model="unitgen/generate", messages=M, stream=True)
+        async for _ in stream:
+            pass
+
+    with pytest.raises(litellm.ServiceUnavailableError) as info:
+        asyncio.run(run())
+    assert info.value.status_code == 429 and isinstance(info.value.original_exception, litellm.RateLimitError)
 
 
 def test_fallback_from_an_openrouter_model(registered) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import litellm
 import pytest
 
@@ -42,6 +44,23 @@ def test_plain_mode_and_the_comparison_model(playground, provider) -> None:
     result = playground.send()
     assert result["outcome"] == "ok" and result["cost"] > 0
     assert provider.requests(model="openai/gpt-4o-mini") == 1
+
+
+def test_stream_updates_the_answer_widget_as_the_pieces_arrive(playground, provider) -> None:
+    provider.set_latency_scale(1.0)
+    provider.set_latency("practice/generate", base_ms=100, per_token_ms=15, jitter=0)  # 100 ms + 40 x 15 ms
+    playground.max_tokens.value = 40
+    updates: list[tuple[float, str]] = []
+    start = time.perf_counter()
+    playground.answer.observe(lambda change: updates.append((time.perf_counter() - start, change["new"])),
+                              names="value")
+    result = playground.send()
+    growing = [(t, v) for t, v in updates if "▌" in v]  # the answer so far, with a cursor
+    assert len(growing) == result["chunks"] > 5
+    assert len({v for _, v in growing}) == len(growing)  # every update shows more text
+    assert growing[-1][0] - growing[0][0] > 0.3  # spread over the generation time, not all at once
+    assert result["arrivals_ms"][0] < result["arrivals_ms"][-1] / 2
+    assert "▌" not in playground.answer.value and result["text"] in playground.answer.value
 
 
 @pytest.mark.parametrize(("fault", "outcome"), [("429 — лимит запросов", "RateLimitError"),

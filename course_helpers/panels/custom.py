@@ -1,8 +1,10 @@
 """Lesson 04 panel: a playground for the custom provider (``practice/generate``).
 
-Sends a prompt through LiteLLM to the custom provider (or, for comparison, to a real
-streaming model), plainly or as a stream; the answer's HTML grows chunk by chunk; shows
-token counts, cost, time to the first chunk and a plot of the chunks' arrival times.
+Sends a prompt through LiteLLM to the custom provider (or, for comparison, to the
+OpenRouter-flavoured model), plainly or as a stream. In streaming mode the custom provider
+really streams (``/generate`` NDJSON read line by line by ``GenerateLLM.streaming``), and the
+answer's HTML widget is updated on every chunk as it arrives. Shows token counts, cost, time
+to the first and last piece, and a plot of the pieces' arrival times.
 """
 
 from __future__ import annotations
@@ -91,8 +93,8 @@ class CustomProviderPlayground:
             if stream:
                 text, usage = "", None
                 for chunk in litellm.completion(**kwargs, stream=True, stream_options={"include_usage": True}):
-                    arrivals.append((time.perf_counter() - start) * 1000)
-                    if chunk.choices and chunk.choices[0].delta.content:
+                    if chunk.choices and chunk.choices[0].delta.content:  # a piece of text: show it now
+                        arrivals.append((time.perf_counter() - start) * 1000)
                         text += chunk.choices[0].delta.content
                         self._show(text + "▌")
                     usage = getattr(chunk, "usage", None) or usage
@@ -107,9 +109,12 @@ class CustomProviderPlayground:
                        f"{str(e)[:160]}", ok=False)
             self.summary.value = ""
             return {"outcome": type(e).__name__, "chunks": len(arrivals)}
+        if not arrivals:  # an empty answer: nothing arrived but the end of the stream
+            arrivals.append((time.perf_counter() - start) * 1000)
         self._show(text)
         self.summary.value = table_html(
-            ["режим", "кусков", "первый кусок", "весь ответ", "токены (запрос + ответ)", "стоимость, $"],
+            ["режим", "кусков с текстом", "первый кусок", "последний кусок", "токены (запрос + ответ)",
+             "стоимость, $"],
             [[self.mode.value, len(arrivals), f"{arrivals[0]:.0f} мс", f"{arrivals[-1]:.0f} мс",
               f"{usage.prompt_tokens} + {usage.completion_tokens}" if usage else "нет usage",
               f"{cost:.8f}" if cost is not None else "нет цены"]])

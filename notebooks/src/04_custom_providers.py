@@ -9,7 +9,8 @@
 # **В этом уроке вы:**
 # - запустите провайдер из исходного урока и увидите, почему он ломается (он возвращает `dict`);
 # - напишете правильный `CustomLLM`: `ModelResponse` с `usage`, `acompletion`, `streaming`, `astreaming`;
-# - обернёте нестандартный API `POST /generate` практического провайдера через `httpx`;
+# - обернёте нестандартный API `POST /generate` практического провайдера через `httpx` — и обычный
+#   ответ, и его настоящий поток (NDJSON, строка за строкой);
 # - превратите его ошибки в исключения LiteLLM, чтобы работали обработчики урока 02 и резервные модели урока 03;
 # - назначите своей модели цену (`register_model`) и прочитаете `response_cost`;
 # - используете свой провайдер в `Router` как резервную модель.
@@ -31,10 +32,13 @@ course = start_lesson("04")
 # |---|---|
 # | запрос | `POST {course.provider.generate_url}` с JSON `{"prompt": "...", "max_tokens": 100}` |
 # | ответ 200 | `{"generated_text": "...", "finish_reason": "stop" \| "length", "tokens": {"prompt": N, "completion": M}}` |
+# | поток | тот же запрос с `"stream": true` → `Content-Type: application/x-ndjson`, по JSON-объекту на строку: `{"text": "..."}` … и последняя `{"done": true, "finish_reason": ..., "tokens": {...}}` |
 # | ошибка 4xx/5xx | `{"error": {"message": "...", "code": 503}}` |
 #
-# Ни ролей, ни `choices`, ни потокового режима. Сбои включаются как обычно, моделью для них
-# служит `"practice/generate"`. Сначала вызовем API напрямую.
+# Ни ролей, ни `choices`, а поток — не SSE (`data: ...`), как у OpenAI, а NDJSON: строки приходят
+# по мере генерации ответа. Сбои и лимиты срабатывают до начала потока и приходят обычной
+# JSON-ошибкой. Сбои включаются как обычно, моделью для них служит `"practice/generate"`.
+# Сначала вызовем API напрямую.
 #
 # Исходный урок ходит в сеть через `requests`. Мы возьмём `httpx`: на нём работает сам LiteLLM
 # (это его обязательная зависимость, а `requests` — нет: LiteLLM просит его только для extra `[cli]`,
@@ -59,6 +63,16 @@ print(reply.status_code, reply.json())
 course.provider.fail("practice/generate", 503, times=1)  # один сбой
 reply = httpx.post(GEN, json={"prompt": "Что такое Python?", "max_tokens": 30})
 print(reply.status_code, reply.json())
+
+# %% [markdown]
+# Поток читаем через `httpx.stream(...)`: тело не скачивается целиком, `iter_lines()` отдаёт строку,
+# как только она пришла.
+
+# %%
+with httpx.stream("POST", GEN, json={"prompt": "Что такое Python?", "max_tokens": 12, "stream": True}) as reply:
+    print(reply.status_code, reply.headers["content-type"])
+    for line in reply.iter_lines():
+        print("   ", line)
 
 # %% [markdown]
 # ## 4.2 Провайдер из исходного урока — вживую
@@ -228,9 +242,15 @@ except Exception as e:
 # тоже сам собой не станет `litellm.Timeout` — его переводим в код 408.
 #
 # Вот полный провайдер: все четыре метода, `httpx` (синхронный и асинхронный), `usage` из ответа
-# API, перевод ошибок.
+# API, перевод ошибок — и настоящий поток: `streaming` и `astreaming` открывают `httpx.stream(...)`
+# с `"stream": true` и отдают по `GenericStreamingChunk` на каждую строку NDJSON, как только она
+# пришла. Последняя строка (`"done": true`) становится последним куском: `is_finished=True`,
+# `finish_reason` и `usage` из её `tokens`.
 
 # %%
+import json
+from itertools import chain
+
 from litellm.llms.custom_llm import CustomLLMError
 from litellm.types.utils import GenericStreamingChunk
 
@@ -242,15 +262,28 @@ def check_reply(response):
     return response.json()
 
 
-def as_chunks(data):
-    """/generate не умеет стримить: режем готовый ответ на слова; usage — в последнем куске."""
-    words = data["generated_text"].split(" ")
-    for i, word in enumerate(words):
-        last = i == len(words) - 1
-        yield GenericStreamingChunk(
-            text=word if last else word + " ", index=0, tool_use=None, is_finished=last,
-            finish_reason=data["finish_reason"] if last else "",
-            usage=usage_of(data) if last else None)
+def chunk_of(line):
+    """Строка NDJSON -> GenericStreamingChunk; последняя ({"done": true}) — с finish_reason и usage."""
+    item = json.loads(line)
+    done = item.get("done", False)
+    return GenericStreamingChunk(text=item.get("text", ""), index=0, tool_use=None, is_finished=done,
+                                 finish_reason=item["finish_reason"] if done else "",
+                                 usage=usage_of(item) if done else None)
+
+
+def stream_generate(api_base, messages, optional_params, timeout):
+    """Настоящий поток /generate: кусок отдаём, как только пришла его строка."""
+    payload = {**payload_of(messages, optional_params), "stream": True}
+    try:
+        with httpx.stream("POST", api_base or GEN, json=payload, timeout=timeout or 5.0) as response:
+            if response.status_code >= 400:  # сбой или лимит — до потока, обычной JSON-ошибкой
+                response.read()
+                check_reply(response)
+            for line in response.iter_lines():
+                if line:
+                    yield chunk_of(line)
+    except httpx.TimeoutException as e:
+        raise CustomLLMError(status_code=408, message=f"/generate не ответил вовремя: {e}")
 
 
 class GenerateProvider(CustomLLM):
@@ -276,14 +309,27 @@ class GenerateProvider(CustomLLM):
     async def acompletion(self, model, messages, *args, **kwargs):
         return to_response(model, await self._apost(messages, **kwargs))
 
-    def streaming(self, model, messages, *args, **kwargs):
-        # обычная функция, не генератор: запрос уходит сразу, и 429 вылетит из completion(stream=True)
-        return as_chunks(self._post(messages, **kwargs))
+    def streaming(self, model, messages, *args, api_base=None, optional_params=None, timeout=None, **kwargs):
+        # обычная функция, не генератор: первый кусок берём сразу — запрос уходит здесь, и 429
+        # вылетит из completion(stream=True); остальные куски читаются по мере прихода
+        chunks = stream_generate(api_base, messages, optional_params, timeout)
+        return chain([next(chunks)], chunks)
 
-    async def astreaming(self, model, messages, *args, **kwargs):
-        # а здесь нужен именно асинхронный генератор
-        for chunk in as_chunks(await self._apost(messages, **kwargs)):
-            yield chunk
+    async def astreaming(self, model, messages, *args, api_base=None, optional_params=None, timeout=None,
+                         **kwargs):
+        # а здесь нужен именно асинхронный генератор: AsyncClient.stream и aiter_lines()
+        payload = {**payload_of(messages, optional_params), "stream": True}
+        try:
+            async with httpx.AsyncClient(timeout=timeout or 5.0) as client:
+                async with client.stream("POST", api_base or GEN, json=payload) as response:
+                    if response.status_code >= 400:
+                        await response.aread()
+                        check_reply(response)
+                    async for line in response.aiter_lines():
+                        if line:
+                            yield chunk_of(line)
+        except httpx.TimeoutException as e:
+            raise CustomLLMError(status_code=408, message=f"/generate не ответил вовремя: {e}")
 
 
 litellm.custom_provider_map = [{"provider": "practice", "custom_handler": GenerateProvider()}]
@@ -320,6 +366,8 @@ print("acompletion: ", r.choices[0].message.content, "|", r.usage.total_tokens, 
 chunks = list(litellm.completion(model="practice/generate", messages=M, max_tokens=15, stream=True))
 print("stream:      ", "".join(c.choices[0].delta.content or "" for c in chunks), "|", len(chunks), "кусков",
       "| usage в последнем куске:", hasattr(chunks[-1], "usage"))
+print("              куски — ModelResponseStream:", all(type(c).__name__ == "ModelResponseStream" for c in chunks),
+      "| finish_reason последнего:", chunks[-1].choices[0].finish_reason)
 
 
 stream = await litellm.acompletion(model="practice/generate", messages=M, max_tokens=15, stream=True,
@@ -329,7 +377,9 @@ print("astream:     ", "".join(c.choices[0].delta.content or "" for c in chunks 
       "usage:", chunks[-1].usage.prompt_tokens, "+", chunks[-1].usage.completion_tokens)
 
 # %% [markdown]
-# > **Важно:** в потоке `usage` из `GenericStreamingChunk` попадает к вам, только если попросить
+# > **Важно:** `streaming` отдаёт словари `GenericStreamingChunk`, а вы получаете объекты
+# > `ModelResponseStream` (как у любого провайдера): LiteLLM сам заворачивает каждый кусок. `usage`
+# > из последнего `GenericStreamingChunk` попадает к вам, только если попросить
 # > `stream_options={"include_usage": True}` — как и у настоящих провайдеров.
 #
 # > **Осторожно:** `astreaming` обязан быть асинхронным генератором, поэтому запрос к API
@@ -349,11 +399,12 @@ except litellm.ServiceUnavailableError as e:
           "| original_exception:", type(e.original_exception).__name__)
 
 # %% [markdown]
-# ## 4.5 Поток без потока: когда приходят куски
+# ## 4.5 Настоящий поток: когда приходят куски
 #
-# `/generate` отдаёт ответ целиком, поэтому наш `streaming` режет готовый текст на слова — это
-# **псевдопоток**: первый кусок приходит тогда же, когда и весь ответ. Сравним с настоящим потоком
-# OpenRouter-модели. Задержки обоих API зададим одинаковыми и без случайного разброса (`jitter=0`).
+# `/generate` с `"stream": true` отдаёт строки по мере генерации, и наш `streaming` пропускает
+# каждую дальше сразу. Сравним его поток с потоком OpenRouter-модели (SSE), а для сравнения замерим,
+# когда приходит ответ без потока (обычный `completion`). Задержки обоих API зададим одинаковыми и
+# без случайного разброса (`jitter=0`); считаем только куски с текстом.
 
 # %%
 import time
@@ -361,39 +412,48 @@ import time
 import matplotlib.pyplot as plt
 
 for model_id in ("practice/generate", "openai/gpt-4o-mini"):
-    course.provider.set_latency(model_id, base_ms=200, per_token_ms=10, jitter=0)
+    course.provider.set_latency(model_id, base_ms=200, per_token_ms=20, jitter=0)
 
 
 def arrival_times(model):
-    """Время прихода каждого куска потока, мс от отправки запроса."""
+    """Время прихода каждого куска с текстом, мс от отправки запроса."""
     start, times = time.perf_counter(), []
-    for _ in litellm.completion(model=model, messages=M, max_tokens=60, stream=True):
-        times.append((time.perf_counter() - start) * 1000)
+    for chunk in litellm.completion(model=model, messages=M, max_tokens=60, stream=True):
+        if chunk.choices and chunk.choices[0].delta.content:
+            times.append((time.perf_counter() - start) * 1000)
     return times
 
 
 arrival_times("openrouter/openai/gpt-4o-mini")  # разогрев: первый вызов модели в процессе дольше (~150 мс)
-real = arrival_times("openrouter/openai/gpt-4o-mini")
-pseudo = arrival_times("practice/generate")
+openrouter = arrival_times("openrouter/openai/gpt-4o-mini")
+custom = arrival_times("practice/generate")
+start = time.perf_counter()
+litellm.completion(model="practice/generate", messages=M, max_tokens=60)
+whole = (time.perf_counter() - start) * 1000
 
 fig, ax = plt.subplots(figsize=(7, 3.2))
-ax.step(real, range(1, len(real) + 1), where="post", marker="o", markersize=3, label="настоящий поток (OpenRouter)")
-ax.step(pseudo, range(1, len(pseudo) + 1), where="post", marker="s", markersize=3, label="псевдопоток (/generate)")
+ax.step(openrouter, range(1, len(openrouter) + 1), where="post", marker="o", markersize=3,
+        label="OpenRouter (SSE)")
+ax.step(custom, range(1, len(custom) + 1), where="post", marker="s", markersize=3,
+        label="свой провайдер (/generate, NDJSON)")
 ax.set_xlabel("время от отправки запроса, мс")
-ax.set_ylabel("кусков получено")
+ax.set_ylabel("кусков с текстом получено")
 ax.set_xlim(left=0)
 ax.legend()
 ax.grid(alpha=0.3)
 plt.show()
 
-print("у настоящего потока первый кусок приходит раньше:", real[0] < pseudo[0])
-print("куски псевдопотока приходят почти разом:", pseudo[-1] - pseudo[0] < (real[-1] - real[0]) / 4)
+print("свой поток: первый кусок пришёл задолго до последнего:", custom[0] < custom[-1] / 2)
+print(f"свой поток: первый кусок через {custom[0]:.0f} мс, ответ без потока — через {whole:.0f} мс")
+print("свой поток: первый кусок — раньше, чем ответ без потока:", custom[0] < whole / 2)
+print("у OpenRouter так же:", openrouter[0] < openrouter[-1] / 2)
 course.provider.reset()  # задержки и статистика — к исходным
 
 # %% [markdown]
-# Чтобы поток был настоящим, нужен API, который сам отдаёт ответ по частям (SSE, NDJSON): тогда
-# `streaming` читает ответ построчно (`httpx.stream(...)`) и отдаёт `GenericStreamingChunk` на
-# каждую строку.
+# Обе лесенки начинаются сразу после задержки первого токена и растут по мере генерации: свой
+# провайдер стримит так же, как настоящий (у моделей разные ответы, поэтому число кусков разное).
+# Если бы ваш API потока не умел, `streaming` мог бы только порезать готовый ответ на куски — и все
+# они пришли бы разом, вместе с ответом без потока: пользователь ждал бы столько же.
 #
 # ## 4.6 Цена своей модели
 #
@@ -438,9 +498,12 @@ print(f"completion_cost(r, custom_llm_provider='practice') = {litellm.completion
 #
 # В исходном уроке упоминается файл проекта `providers/custom_provider.py`. В курсе это
 # `course_helpers/custom_provider.py` — тот же `GenerateProvider`, оформленный для повторного
-# использования: класс `GenerateLLM` (четыре метода, `httpx`, `usage`, перевод ошибок, включая
-# испорченный JSON → 502) и функция `register(provider_name="practice", base_url=...)`, которая
-# заменяет запись в `litellm.custom_provider_map` (не трогая чужие) и регистрирует цену.
+# использования: класс `GenerateLLM` (четыре метода, `httpx`, `usage`, настоящий поток NDJSON,
+# перевод ошибок, включая испорченный JSON и оборванный поток → 502) и функция
+# `register(provider_name="practice", base_url=...)`, которая заменяет запись в
+# `litellm.custom_provider_map` (не трогая чужие) и регистрирует цену. Одно отличие от кода выше:
+# его `streaming` не ждёт первого куска — соединение держит `contextlib.ExitStack`, и функция
+# возвращается сразу после заголовков ответа (ошибки API по-прежнему вылетают из вызова).
 # Откройте файл и сравните с кодом выше.
 
 # %%
@@ -491,8 +554,9 @@ except litellm.RateLimitError as e:
 # %% [markdown]
 # ## 4.8 Панель: песочница своего провайдера
 #
-# Отправьте запрос через свой провайдер обычным вызовом или потоком: ответ растёт по кускам, внизу
-# — токены, стоимость, время первого куска и график прихода кусков. Для сравнения выберите
+# Отправьте запрос через свой провайдер обычным вызовом или потоком: в потоковом режиме ответ растёт
+# на глазах, кусок за куском, по мере того как `/generate` присылает строки; внизу — токены,
+# стоимость, время первого куска и график прихода кусков. Для сравнения выберите
 # OpenRouter-модель с настоящим потоком, а в «Сбое» — 429 или зависание, чтобы увидеть исключение.
 
 # %%
@@ -617,8 +681,11 @@ progress("04")
 # - `completion` обязан вернуть `litellm.ModelResponse`: `dict` (как в исходном уроке) LiteLLM отдаёт
 #   как есть, и `r.choices` падает. Параметры вроде `max_tokens` лежат в `optional_params`.
 # - `acompletion`, `streaming` и `astreaming` — отдельные методы; без них — `InternalServerError:
-#   Not implemented yet!`. Поток — это `GenericStreamingChunk`; `usage` в потоке — только с
-#   `stream_options={"include_usage": True}`.
+#   Not implemented yet!`. Поток — это `GenericStreamingChunk` на каждую порцию ответа API
+#   (у нас — на строку NDJSON из `httpx.stream`), последний — с `is_finished=True`, `finish_reason`
+#   и `usage`; к вам `usage` в потоке доходит только с `stream_options={"include_usage": True}`.
+# - Настоящий поток нужен от самого API: если API отдаёт ответ только целиком, порезанный на куски
+#   ответ придёт разом и ничего не ускорит.
 # - LiteLLM не считает токены за свой провайдер: `usage` берите из ответа API. Цена —
 #   `litellm.register_model(...)`, тогда заполняется `response_cost`; `completion_cost` нужен
 #   `model="practice/generate"` или `custom_llm_provider`.
