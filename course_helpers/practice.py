@@ -663,7 +663,8 @@ class Handler(BaseHTTPRequestHandler):
         headers["x-practice-deployment"] = deployment
         if body.get("stream"):
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-            self._stream(base, text, finish, usage if include_usage else None, first, per_token, spec, headers)
+            self._stream(base, text, finish, usage if include_usage else None, first, per_token, completion, spec,
+                         headers)
             return
         time.sleep(first + per_token * completion)
         self._json(200, {**base, "object": "chat.completion",
@@ -690,7 +691,8 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
     def _stream(self, base: dict[str, Any], text: str, finish: str, usage: dict[str, Any] | None,
-                first: float, per_token: float, spec: data.ModelSpec, headers: dict[str, str]) -> None:
+                first: float, per_token: float, completion: int, spec: data.ModelSpec,
+                headers: dict[str, str]) -> None:
         """Server-sent events, ``data: [DONE]`` at the end (OpenAI / OpenRouter streaming)."""
         self._start_chunked("text/event-stream", headers)
 
@@ -704,8 +706,8 @@ class Handler(BaseHTTPRequestHandler):
 
         time.sleep(first)
         event(chunk({"role": "assistant", "content": ""}))
-        for piece in _split_words(text):
-            time.sleep(per_token * data.count_tokens(piece, spec.encoding))
+        for piece, delay in _paced(text, per_token * completion, spec.encoding):
+            time.sleep(delay)
             event(chunk({"content": piece}))
         event(chunk({}, finish))
         if usage is not None:
@@ -750,8 +752,8 @@ class Handler(BaseHTTPRequestHandler):
         if stream:
             self._start_chunked("application/x-ndjson", headers)
             time.sleep(first)
-            for piece in _split_words(text):
-                time.sleep(per_token * data.count_tokens(piece, spec.encoding))
+            for piece, delay in _paced(text, per_token * completion, spec.encoding):
+                time.sleep(delay)
                 self._write_chunk(json.dumps({"text": piece}, ensure_ascii=False).encode() + b"\n")
             self._write_chunk(json.dumps({"done": True, "finish_reason": finish, "tokens": tokens}).encode() + b"\n")
             self._end_chunked()
@@ -776,6 +778,15 @@ def _split_words(text: str) -> list[str]:
     if current:
         pieces.append(current)
     return pieces
+
+
+def _paced(text: str, total_s: float, encoding: str) -> list[tuple[str, float]]:
+    """Stream pieces with their delays: ``total_s`` (the non-streamed generation time) split in
+    proportion to each piece's tokens, so streaming takes as long as a plain answer."""
+    pieces = _split_words(text)
+    counts = [max(1, data.count_tokens(p, encoding)) for p in pieces]
+    whole = sum(counts) or 1
+    return [(piece, total_s * n / whole) for piece, n in zip(pieces, counts)]
 
 
 class PracticeServer(ThreadingHTTPServer):

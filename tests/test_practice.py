@@ -290,3 +290,18 @@ def test_generate_streams_ndjson(provider):
     assert "".join(x["text"] for x in lines[:-1]) == practice_data.ANSWERS["привет!"]
     assert lines[-1]["done"] is True and lines[-1]["tokens"]["completion"] > 0
     assert httpx.post(provider.generate_url, json={"prompt": "x", "stream": "yes"}).status_code == 400
+
+
+def test_stream_takes_as_long_as_a_plain_answer(http, provider):
+    provider.set_latency_scale(1.0)
+    provider.set_latency("openai/gpt-4o-mini", base_ms=50, per_token_ms=5, jitter=0)
+    body = {"model": "openai/gpt-4o-mini", "messages": M}
+    start = time.perf_counter()
+    plain = chat(http, provider, body).json()
+    plain_s = time.perf_counter() - start
+    start = time.perf_counter()
+    with http.stream("POST", provider.api_base() + "/chat/completions", json={**body, "stream": True}) as r:
+        list(r.iter_lines())
+    stream_s = time.perf_counter() - start
+    expected = 0.05 + 0.005 * plain["usage"]["completion_tokens"]
+    assert plain_s >= expected and abs(stream_s - plain_s) < 0.1 * plain_s + 0.03
