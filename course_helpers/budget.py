@@ -1,0 +1,257 @@
+"""A spending limit that holds under concurrency (lesson 06).
+
+``litellm.max_budget`` never accrues spend, and every "check the spend, then call" guard
+lets a burst of concurrent requests through before the first one is billed. This guard
+*reserves* each request's maximum possible cost before the call (prompt tokens plus
+``max_tokens`` at the model's prices) and *settles* it with the real
+``response_cost`` afterwards, so the money in flight is counted too::
+
+    guard = BudgetGuard(limit=0.001, per_user=0.0005, per_day=0.01)
+    with guard.reserve(MODEL, messages, max_tokens=100, user="alice") as hold:
+        response = await litellm.acompletion(model=MODEL, messages=messages, max_tokens=100)
+        hold.settle(response)
+
+``reserve`` raises :class:`BudgetExceeded` (a ``litellm.BudgetExceededError``, Russian
+message) when the request might not fit into one of the budgets: the total, the user's
+or today's. Spend can never go above a limit, as long as the real cost of a call is at
+most its reservation (true when prompt tokens are counted like the provider does and the
+provider honours ``max_tokens``).
+
+Prices: ``openrouter/...`` models are priced from the practice provider's dated table
+(:data:`course_helpers.practice_data.MODELS`, the same prices it bills); other models from
+LiteLLM's model cost map.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from types import TracebackType
+from typing import Any
+
+import litellm
+
+from course_helpers import practice_data
+
+# Every list LiteLLM keeps callbacks in (``litellm.callbacks`` is copied into the others
+# on the first call, and Router budgets add a limiter of their own).
+CALLBACK_LISTS = ("callbacks", "input_callback", "success_callback", "failure_callback",
+                  "_async_success_callback", "_async_failure_callback", "service_callback")
+
+# Failures after which the provider may already have billed the call: keep the reservation.
+UNKNOWN_OUTCOME = (litellm.Timeout, litellm.APIConnectionError)
+
+
+@dataclass(frozen=True)
+class Price:
+    """USD per prompt token and per completion token of one model."""
+
+    prompt: float
+    completion: float
+    source: str  # where the price comes from, in Russian (shown in the lesson)
+
+
+def _practice_spec(model: str) -> practice_data.ModelSpec | None:
+    """The practice table's entry of an ``openrouter/...`` model (ValueError if it has none)."""
+    if not model.startswith("openrouter/"):
+        return None
+    spec = practice_data.resolve_model(model.removeprefix("openrouter/"))
+    if spec is None:
+        raise ValueError(f"Модели {model!r} нет в таблице цен практического провайдера.")
+    return spec
+
+
+def price_of(model: str) -> Price:
+    """Prices of a LiteLLM model string: the practice table for ``openrouter/...``, else LiteLLM's map."""
+    spec = _practice_spec(model)
+    if spec is not None:
+        return Price(spec.input_per_m / 1e6, spec.output_per_m / 1e6,
+                     f"таблица практического провайдера на {practice_data.PRICES_AS_OF}")
+    try:
+        info = litellm.get_model_info(model)
+    except Exception:
+        raise ValueError(f"Для модели {model!r} нет цены ни в таблице провайдера, ни в карте цен LiteLLM.") from None
+    return Price(info["input_cost_per_token"] or 0.0, info["output_cost_per_token"] or 0.0, "карта цен LiteLLM")
+
+
+def prompt_tokens(model: str, messages: list[dict[str, Any]]) -> int:
+    """Prompt size: the provider's own tokenizer for its models, LiteLLM's counter otherwise."""
+    spec = _practice_spec(model)
+    if spec is not None:
+        return practice_data.prompt_tokens(messages, spec.encoding)
+    return litellm.token_counter(model=model, messages=messages)
+
+
+def max_cost(model: str, messages: list[dict[str, Any]], max_tokens: int) -> float:
+    """The most a call can cost: its prompt tokens plus ``max_tokens`` completion tokens."""
+    if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1:
+        raise ValueError("Без max_tokens стоимость ответа не ограничена: передайте max_tokens (целое число ≥ 1).")
+    price = price_of(model)
+    return prompt_tokens(model, messages) * price.prompt + max_tokens * price.completion
+
+
+def utc_today() -> str:
+    """Today's date in UTC, ``YYYY-MM-DD``: the key of the per-day budget."""
+    return datetime.now(timezone.utc).date().isoformat()
+
+
+class BudgetExceeded(litellm.BudgetExceededError):
+    """A request was refused before it was sent: it might not fit into a budget.
+
+    A subclass of ``litellm.BudgetExceededError``, so ``except BudgetExceededError`` (as
+    in the seed lesson) catches it. The message is in Russian.
+    """
+
+    def __init__(self, scope: str, spent: float, in_flight: float, limit: float, needed: float) -> None:
+        self.scope = scope
+        self.spent = spent
+        self.in_flight = in_flight
+        self.limit = limit
+        self.needed = needed
+        message = (f"Бюджет «{scope}» исчерпан: потрачено ${spent:.6f}, в работе ${in_flight:.6f} из "
+                   f"${limit:.6f}, а запрос может стоить до ${needed:.6f}. Запрос не отправлен.")
+        super().__init__(current_cost=spent + in_flight, max_budget=limit, message=message)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass
+class Hold:
+    """A reservation made by :meth:`BudgetGuard.reserve`; settle it with the real cost.
+
+    As a context manager: an exception from a call releases the reservation, except a
+    timeout or a lost connection (the provider may have billed the call: the maximum
+    stays charged); leaving the block without ``settle`` also keeps the maximum.
+    """
+
+    guard: BudgetGuard
+    amount: float
+    keys: tuple[str, ...]
+    done: bool = field(default=False)
+
+    def settle(self, result: Any) -> float:
+        """Replace the reservation by the real cost: a number or a response with ``response_cost``.
+
+        A response without a known cost (e.g. a stream without usage) is charged the maximum.
+        """
+        if isinstance(result, (int, float)) and not isinstance(result, bool):
+            cost: float | None = float(result)
+        else:
+            cost = (getattr(result, "_hidden_params", None) or {}).get("response_cost")
+        return self.guard._close(self, self.amount if cost is None else cost)
+
+    def release(self) -> None:
+        """Cancel the reservation: the call was not billed."""
+        self.guard._close(self, 0.0)
+
+    def __enter__(self) -> Hold:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if self.done:
+            return
+        if error is not None and not isinstance(error, UNKNOWN_OUTCOME):
+            self.release()
+        else:
+            self.guard._close(self, self.amount)
+
+
+class BudgetGuard:
+    """Total, per-user and per-day spending limits (USD) that hold under concurrency.
+
+    ``per_user`` is one limit for every user or a ``{user: limit}`` dict (users missing from
+    the dict are not limited per user). ``today`` returns the day key (UTC date by default;
+    tests inject a clock). Thread-safe, and safe for asyncio: nothing awaits under the lock.
+    """
+
+    def __init__(self, limit: float | None = None, *, per_user: float | dict[str, float] | None = None,
+                 per_day: float | None = None, today: Callable[[], str] = utc_today) -> None:
+        self.limit = limit
+        self.per_user = per_user
+        self.per_day = per_day
+        self.today = today
+        self.refused = 0
+        self._spent: dict[str, float] = {}
+        self._in_flight: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def _scopes(self, user: str | None) -> list[tuple[str, str, float | None]]:
+        """(ledger key, Russian name, limit or None) of every ledger a request of ``user`` counts in."""
+        day = self.today()
+        scopes = [("total", "общий", self.limit), (f"day:{day}", f"день {day}", self.per_day)]
+        if user is not None:
+            user_limit = self.per_user.get(user) if isinstance(self.per_user, dict) else self.per_user
+            scopes.append((f"user:{user}", f"пользователь {user}", user_limit))
+        return scopes
+
+    def reserve(self, model: str, messages: list[dict[str, Any]], *, max_tokens: int,
+                user: str | None = None) -> Hold:
+        """Reserve the call's maximum cost in every budget, or raise :class:`BudgetExceeded`."""
+        amount = max_cost(model, messages, max_tokens)
+        with self._lock:
+            scopes = self._scopes(user)
+            for key, name, limit in scopes:
+                spent, in_flight = self._spent.get(key, 0.0), self._in_flight.get(key, 0.0)
+                if limit is not None and spent + in_flight + amount > limit:
+                    self.refused += 1
+                    raise BudgetExceeded(name, spent, in_flight, limit, amount)
+            for key, _, _ in scopes:
+                self._in_flight[key] = self._in_flight.get(key, 0.0) + amount
+        return Hold(self, amount, tuple(key for key, _, _ in scopes))
+
+    def _close(self, hold: Hold, cost: float) -> float:
+        with self._lock:
+            if hold.done:
+                raise RuntimeError("Эта резервация уже закрыта.")
+            hold.done = True
+            for key in hold.keys:
+                self._in_flight[key] -= hold.amount
+                self._spent[key] = self._spent.get(key, 0.0) + cost
+        return cost
+
+    def spent(self, user: str | None = None, day: str | None = None) -> float:
+        """Settled spend: in total, of one user, or of one day (``YYYY-MM-DD``)."""
+        key = f"user:{user}" if user is not None else f"day:{day}" if day is not None else "total"
+        with self._lock:
+            return self._spent.get(key, 0.0)
+
+    def in_flight(self) -> float:
+        """Money reserved by calls that have not been settled yet."""
+        with self._lock:
+            return max(0.0, self._in_flight.get("total", 0.0))
+
+
+def save_callbacks() -> dict[str, list[Any]]:
+    """A copy of every LiteLLM callback list, for :func:`restore_callbacks`."""
+    return {name: list(getattr(litellm, name)) for name in CALLBACK_LISTS}
+
+
+def restore_callbacks(saved: dict[str, list[Any]]) -> None:
+    """Put LiteLLM's callback lists back as they were: no logger or Router limiter left behind."""
+    for name, value in saved.items():
+        setattr(litellm, name, list(value))
+
+
+@contextmanager
+def callbacks_restored(clear: bool = False) -> Iterator[None]:
+    """Run a block, then restore every LiteLLM callback list (checkers and tests use it).
+
+    ``clear=True`` empties the lists for the block. LiteLLM skips a logger when one of the
+    same class is already registered, so a stale instance would shadow a new one.
+    """
+    saved = save_callbacks()
+    if clear:
+        restore_callbacks({name: [] for name in CALLBACK_LISTS})
+    try:
+        yield
+    finally:
+        restore_callbacks(saved)
+
+
+__all__ = ["BudgetGuard", "BudgetExceeded", "Hold", "Price", "price_of", "prompt_tokens", "max_cost",
+           "utc_today", "save_callbacks", "restore_callbacks", "callbacks_restored", "CALLBACK_LISTS"]

@@ -1,0 +1,187 @@
+"""course_helpers.budget: prices, reservations, per-user/per-day budgets, and the guard under load."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import threading
+
+import litellm
+import pytest
+
+from course_helpers import practice_data
+from course_helpers.budget import (BudgetExceeded, BudgetGuard, callbacks_restored, max_cost, price_of,
+                                   prompt_tokens)
+
+MINI = "openrouter/openai/gpt-4o-mini"
+GPT4O = "openrouter/openai/gpt-4o"
+STORY = [{"role": "user", "content": "Напиши длинный рассказ"}]
+
+
+def test_openrouter_prices_come_from_the_practice_table() -> None:
+    price = price_of(GPT4O)
+    spec = practice_data.MODELS["openai/gpt-4o"]
+    assert (price.prompt, price.completion) == (spec.input_per_m / 1e6, spec.output_per_m / 1e6)
+    assert practice_data.PRICES_AS_OF in price.source
+
+
+def test_other_models_are_priced_from_litellm_map() -> None:
+    price = price_of("gpt-4o-mini")
+    assert price.prompt == litellm.model_cost["gpt-4o-mini"]["input_cost_per_token"]
+    assert price.completion == litellm.model_cost["gpt-4o-mini"]["output_cost_per_token"]
+    with pytest.raises(ValueError, match="нет цены"):
+        price_of("no-such-provider/no-such-model")
+    with pytest.raises(ValueError, match="таблице цен"):
+        price_of("openrouter/nobody/unknown")
+
+
+def test_max_tokens_is_required() -> None:
+    for bad in (None, 0, True, 1.5):
+        with pytest.raises(ValueError, match="max_tokens"):
+            max_cost(MINI, STORY, bad)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("model", [MINI, GPT4O, "openrouter/anthropic/claude-3-haiku", "gpt-4o-mini"])
+def test_reservation_is_an_upper_bound_of_the_real_cost(provider, model: str) -> None:
+    messages = [{"role": "user", "content": "Сколько стоит этот запрос? Ответь подробно."}]
+    for max_tokens in (5, 400):
+        response = litellm.completion(model=model, messages=messages, max_tokens=max_tokens)
+        assert response._hidden_params["response_cost"] <= max_cost(model, messages, max_tokens) + 1e-15
+    if model.startswith("openrouter/"):
+        assert response.usage.prompt_tokens == prompt_tokens(model, messages)
+
+
+def test_reserve_settle_release_and_refusal() -> None:
+    guard = BudgetGuard(limit=3 * max_cost(GPT4O, STORY, 100))
+    one = max_cost(GPT4O, STORY, 100)
+    a = guard.reserve(GPT4O, STORY, max_tokens=100)
+    b = guard.reserve(GPT4O, STORY, max_tokens=100)
+    assert guard.in_flight() == pytest.approx(2 * one)
+    a.settle(0.0001)
+    b.release()
+    assert guard.spent() == pytest.approx(0.0001) and guard.in_flight() == pytest.approx(0.0)
+    with pytest.raises(RuntimeError):
+        a.settle(0.0)
+    holds = [guard.reserve(GPT4O, STORY, max_tokens=100) for _ in range(2)]
+    with pytest.raises(BudgetExceeded) as info:
+        guard.reserve(GPT4O, STORY, max_tokens=100)
+    error = info.value
+    assert isinstance(error, litellm.BudgetExceededError)
+    assert "Бюджет «общий» исчерпан" in str(error) and "Запрос не отправлен" in str(error)
+    assert error.needed == pytest.approx(one) and guard.refused == 1
+    for hold in holds:
+        hold.settle(one)
+
+
+def test_context_manager_outcomes() -> None:
+    guard = BudgetGuard(limit=1.0)
+    one = max_cost(MINI, STORY, 50)
+    with pytest.raises(ValueError):
+        with guard.reserve(MINI, STORY, max_tokens=50):
+            raise ValueError("ошибка до ответа провайдера")
+    assert guard.spent() == 0.0  # released
+    with pytest.raises(litellm.Timeout):
+        with guard.reserve(MINI, STORY, max_tokens=50):
+            raise litellm.Timeout(message="t", model=MINI, llm_provider="openrouter")
+    assert guard.spent() == pytest.approx(one)  # unknown outcome: the maximum stays charged
+    with guard.reserve(MINI, STORY, max_tokens=50):
+        pass  # never settled: charged the maximum
+    assert guard.spent() == pytest.approx(2 * one)
+
+    class NoCost:
+        _hidden_params = {"response_cost": None}
+
+    with guard.reserve(MINI, STORY, max_tokens=50) as hold:
+        assert hold.settle(NoCost()) == pytest.approx(one)  # unknown cost: the maximum
+    assert guard.in_flight() == pytest.approx(0.0)
+
+
+def test_per_user_and_per_day_budgets() -> None:
+    one = max_cost(GPT4O, STORY, 100)
+    clock = {"today": "2025-06-01"}
+    guard = BudgetGuard(per_user={"alice": 2.5 * one}, per_day=3.5 * one, today=lambda: clock["today"])
+    for _ in range(2):
+        guard.reserve(GPT4O, STORY, max_tokens=100, user="alice").settle(one)
+    with pytest.raises(BudgetExceeded, match="пользователь alice"):
+        guard.reserve(GPT4O, STORY, max_tokens=100, user="alice")
+    guard.reserve(GPT4O, STORY, max_tokens=100, user="bob").settle(one)  # bob has no per-user limit
+    with pytest.raises(BudgetExceeded, match="день 2025-06-01"):
+        guard.reserve(GPT4O, STORY, max_tokens=100, user="bob")
+    clock["today"] = "2025-06-02"
+    guard.reserve(GPT4O, STORY, max_tokens=100, user="bob").settle(one)
+    assert guard.spent(user="alice") == pytest.approx(2 * one)
+    assert guard.spent(user="bob") == pytest.approx(2 * one)
+    assert guard.spent(day="2025-06-01") == pytest.approx(3 * one)
+    assert guard.spent() == pytest.approx(4 * one)
+    shared = BudgetGuard(per_user=1.5 * one)  # one limit for every user
+    shared.reserve(GPT4O, STORY, max_tokens=100, user="carol")
+    with pytest.raises(BudgetExceeded):
+        shared.reserve(GPT4O, STORY, max_tokens=100, user="carol")
+    shared.reserve(GPT4O, STORY, max_tokens=100, user="dave")
+
+
+def test_threads_never_reserve_past_the_limit() -> None:
+    one = max_cost(MINI, STORY, 50)
+    guard = BudgetGuard(limit=10.5 * one)
+    admitted: list[int] = []
+    barrier = threading.Barrier(40)
+
+    def worker() -> None:
+        barrier.wait()
+        try:
+            guard.reserve(MINI, STORY, max_tokens=50)
+            admitted.append(1)
+        except BudgetExceeded:
+            pass
+
+    threads = [threading.Thread(target=worker) for _ in range(40)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(admitted) == 10 and guard.refused == 30
+    assert guard.in_flight() <= guard.limit
+
+
+def test_fifty_concurrent_acompletions_stay_within_the_limit(provider) -> None:
+    """The lesson's claim: with 50 concurrent requests the provider bills no more than the limit."""
+    rng = random.Random(6)
+    burst = [([{"role": "user", "content": f"Вопрос {i}: " + "расскажи про бюджеты LLM. " * rng.randint(1, 12)}],
+              rng.randint(20, 120)) for i in range(50)]
+    limit = 0.01
+    guard = BudgetGuard(limit=limit)
+    biggest = max(max_cost(GPT4O, m, t) for m, t in burst)
+
+    async def one(messages, max_tokens):
+        with guard.reserve(GPT4O, messages, max_tokens=max_tokens) as hold:
+            response = await litellm.acompletion(model=GPT4O, messages=messages, max_tokens=max_tokens)
+            hold.settle(response)
+            return response
+
+    async def main():
+        return await asyncio.gather(*(one(m, t) for m, t in burst), return_exceptions=True)
+
+    results = asyncio.run(main())
+    spent = provider.stats()["cost"]
+    ok = [r for r in results if not isinstance(r, Exception)]
+    refused = [r for r in results if isinstance(r, BudgetExceeded)]
+    assert len(ok) + len(refused) == 50 and ok and refused
+    assert spent <= limit  # never over the limit at all
+    assert spent > limit - 2 * biggest  # and the guard does not waste the budget
+    assert provider.stats()["requests"] == len(ok)
+    assert guard.spent() == pytest.approx(spent, abs=1e-12)
+
+
+def test_callbacks_restored_puts_every_list_back() -> None:
+    before = {name: list(getattr(litellm, name)) for name in ("callbacks", "success_callback",
+                                                              "_async_success_callback")}
+
+    def fn(kwargs, completion_response, start_time, end_time) -> None: ...
+
+    with callbacks_restored(clear=True):
+        assert litellm.success_callback == [] and litellm.callbacks == []
+        litellm.callbacks.append(fn)
+        litellm.success_callback.append(fn)
+        litellm._async_success_callback.append(fn)
+    after = {name: list(getattr(litellm, name)) for name in before}
+    assert after == before

@@ -1,0 +1,32 @@
+"""Lesson 06 panel: handlers run, the gauge and the result change, refusals start at the budget."""
+
+from __future__ import annotations
+
+from course_helpers.panels.budgets import BudgetPanel
+
+
+def test_run_spends_up_to_the_budget_then_refuses(provider) -> None:
+    panel = BudgetPanel(provider, budget=0.005, requests=8)
+    gauge, text = panel.gauge.value, panel.result.value
+    summary = panel.run()
+    assert summary["отправлено"] == 4 and summary["отказано"] == 4 and summary["ошибок"] == 0
+    assert panel.gauge.value != gauge and panel.result.value != text
+    assert "Бюджет исчерпан" in panel.result.value
+    assert provider.stats()["cost"] <= 0.005
+    assert abs(panel.guard.spent() - provider.stats()["cost"]) < 1e-12
+
+    again = panel.run()  # the same guard: nothing fits any more
+    assert again["отправлено"] == 0 and again["отказано"] == 8
+
+
+def test_slider_and_reset(provider) -> None:
+    panel = BudgetPanel(provider, budget=0.002, requests=3)
+    panel.run()
+    spent = panel.guard.spent()
+    gauge = panel.gauge.value
+    panel.budget.value = 0.004  # observer: same guard, new limit
+    assert panel.guard.limit == 0.004 and panel.guard.spent() == spent
+    assert panel.gauge.value != gauge
+    assert panel.run()["отправлено"] >= 1
+    panel.reset()
+    assert panel.guard.spent() == 0.0 and "потрачено $0.000000" in panel.result.value
