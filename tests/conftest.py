@@ -1,27 +1,11 @@
-"""Shared fixtures. Every test and every notebook kernel stays on loopback.
-
-At import: real API keys are removed from the environment (so no test can reach a
-paid API by accident), the loopback guard is installed in this process and requested
-for notebook kernels (``COURSE_LOOPBACK_ONLY``), latencies are scaled down for speed,
-and course state goes to a temporary folder instead of the learner's.
-"""
+"""Shared fixtures of the test suite (the environment itself is set up by ../conftest.py)."""
 
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterator
 
 import pytest
-
-from course_helpers import netguard
-
-for _name in [n for n in os.environ if n.endswith("_API_KEY") or n in ("COURSE_MODE", "REDIS_URL")]:
-    del os.environ[_name]
-os.environ["COURSE_LOOPBACK_ONLY"] = "1"
-os.environ.setdefault("COURSE_LATENCY_SCALE", "0.25")
-os.environ.setdefault("COURSE_STATE_DIR", tempfile.mkdtemp(prefix="course-state-"))
-netguard.install()
 
 
 @pytest.fixture(autouse=True)
