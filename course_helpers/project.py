@@ -60,6 +60,7 @@ def setup_caching(kind: str = "disk", directory: str | Path | None = None, ttl: 
         options.update(host=host, port=str(port), ttl=ttl or 3600)
     if ttl is not None:
         options["ttl"] = ttl
+    litellm.disable_cache()  # enable_cache silently keeps an existing cache: replace it instead
     try:
         litellm.enable_cache(**options)
     except ModuleNotFoundError as e:

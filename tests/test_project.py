@@ -114,3 +114,12 @@ def test_setup_caching_redis_uses_an_hour_ttl(fast, redis_url, monkeypatch) -> N
 def test_setup_caching_rejects_unknown_kind() -> None:
     with pytest.raises(ValueError, match="kind должен быть"):
         setup_caching("mongodb")
+
+
+def test_setup_caching_replaces_an_existing_cache(fast, tmp_path) -> None:
+    try:
+        disk = setup_caching("disk", directory=tmp_path / "cache")
+        local = setup_caching("local")
+        assert local is not disk and litellm.cache is local
+    finally:
+        litellm.disable_cache()
