@@ -1,0 +1,1 @@
+"""Browser tests: the course's notebooks in real JupyterLab and Chromium (Playwright)."""

@@ -1,0 +1,109 @@
+"""Fixtures of the browser tests: Debian's Chromium through Playwright, and JupyterLab.
+
+The tests run with everything else (``bash scripts/test.sh``; ``scripts/setup.sh --browser``
+installs Chromium from apt). A missing Chromium is a failure, not a skip: CI installs it,
+so a silent skip would hide that the widgets were never checked. Screenshots go to
+``test-artifacts/browser/`` (git-ignored); the folder is printed at the end of the run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from .lab import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, LabServer
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOKS = ROOT / "notebooks"
+ARTIFACTS = ROOT / "test-artifacts" / "browser"
+_shots_taken = False
+
+
+def _missing_chromium() -> str | None:
+    if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
+        return (f"Chromium not found at {CHROMIUM}: the browser tests need it. Install it with "
+                "`bash scripts/setup.sh --browser` (apt-get install -y chromium) or point COURSE_CHROMIUM "
+                "at a Chromium binary. Never `playwright install`.")
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        return "The playwright package is missing: bash scripts/setup.sh (it is in requirements.txt)."
+    return None
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    """The screenshot folder, emptied of the previous run's pictures."""
+    global _shots_taken
+    _shots_taken = True
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for old in ARTIFACTS.glob("*.png"):
+        old.unlink()
+    return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """Headless Debian Chromium (fails with instructions if it is not installed)."""
+    problem = _missing_chromium()
+    if problem:
+        pytest.fail(problem, pytrace=False)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser) -> Iterator[object]:
+    """A fresh browser context (no cookies, storage or workspace) per test."""
+    context = browser.new_context(viewport=VIEWPORT, locale="ru-RU")
+    context.set_default_timeout(30_000)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+@pytest.fixture(scope="session")
+def start_lab() -> Iterator[Callable[..., LabServer]]:
+    """Start JupyterLab servers on the notebooks folder; every one is stopped at session end."""
+    servers: list[LabServer] = []
+    homes: list[str] = []
+
+    def start(disabled_extensions: tuple[str, ...] = ()) -> LabServer:
+        home = tempfile.mkdtemp(prefix="course-lab-")
+        homes.append(home)
+        server = LabServer(root_dir=NOTEBOOKS, home=Path(home), disabled_extensions=disabled_extensions)
+        servers.append(server)
+        server.start()
+        return server
+
+    try:
+        yield start
+    finally:
+        for server in servers:
+            server.stop()
+        for home in homes:
+            shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def lab(start_lab) -> LabServer:
+    """The JupyterLab every notebook test uses (widget extension enabled, as for a learner)."""
+    return start_lab()
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    shots = sorted(ARTIFACTS.glob("*.png")) if _shots_taken else []
+    if shots:
+        terminalreporter.write_line(f"Browser screenshots ({len(shots)}): {ARTIFACTS}")
