@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from course_helpers.provider import PracticeProvider
+from course_helpers.provider import PracticeProvider, ProviderError
 from course_helpers.session import current_course, practice_env, state_dir
 
 
@@ -135,6 +135,8 @@ def run_check(exercise_id: str, answer: Any) -> Result:
         return Result("not_attempted", f"ещё не решено{': ' + str(e) if str(e) else '.'}")
     except CheckFailed as e:
         return Result("failed", str(e))
+    except ProviderError as e:  # not the learner's fault: the practice provider is gone
+        return Result("error", str(e))
     except Exception as e:  # the learner's code raised: show where, not a raw traceback
         frame = traceback.extract_tb(e.__traceback__)[-1]
         return Result("failed", f"ваш код упал с ошибкой {type(e).__name__}: {e} (строка {frame.lineno}, "

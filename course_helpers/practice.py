@@ -110,8 +110,14 @@ def _name(value: Any, field_name: str) -> str:
         return ANY
     if not isinstance(value, str) or not value or len(value) > 200:
         raise ApiError(400, f"Поле '{field_name}' должно быть непустой строкой.", "invalid_control", field_name)
-    spec = data.resolve_model(value) if field_name == "model" else None
-    return spec.name if spec else value
+    if field_name != "model" or value == ANY:
+        return value
+    spec = data.resolve_model(value.removeprefix("openrouter/"))
+    if spec is None:  # a typo here would silently never fire: refuse it
+        known = ", ".join([*data.MODELS, data.GENERATE_MODEL.name])
+        raise ApiError(400, f"Модель '{value}' не найдена — такой сбой никогда бы не сработал. Доступны: {known}.",
+                       "invalid_control", field_name)
+    return spec.name
 
 
 class PracticeState:

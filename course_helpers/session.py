@@ -136,6 +136,9 @@ def learner_hint(error: BaseException) -> str | None:
                 "Выполните в терминале: bash scripts/setup.sh (или pip install -r requirements.txt) "
                 "и перезапустите ядро.")
     text = str(error)
+    if "LLM Provider NOT provided" in text:
+        return ("💡 LiteLLM не понял, к какому провайдеру идти: имя модели начинается с провайдера, например "
+                "openrouter/openai/gpt-4o-mini. Проверьте опечатку в префиксе.")
     if "tenacity" in text and "import failed" in text:
         return "💡 num_retries требует пакет tenacity: pip install tenacity (он есть в requirements.txt)."
     if _current is not None and _current.mode == "offline" and "Connection" in type(error).__name__ + text:

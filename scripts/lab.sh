@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 .venv/bin/python -m course_helpers.diagnostics --quick || true
+# Доверять своим ноутбукам: иначе сохранённые панели показываются текстом до первого запуска.
+.venv/bin/jupyter trust notebooks/[0-9][0-9]_*.ipynb >/dev/null 2>&1 || true
 extra=()
 [ "$(id -u)" = 0 ] && extra+=(--allow-root)
 exec .venv/bin/jupyter lab notebooks/00_start.ipynb --ip=127.0.0.1 "${extra[@]}" "$@"

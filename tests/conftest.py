@@ -43,3 +43,18 @@ def redis_url() -> Iterator[str]:
 
     yield get_url()
     stop_redis_servers()
+
+
+@pytest.fixture(autouse=True)
+def _isolate_litellm_globals() -> Iterator[None]:
+    """Each test starts from the same LiteLLM globals: a Router with explicit prices or
+    ``register_model`` writes into ``litellm.model_cost`` for the whole process, which would
+    change how later tests (e.g. budgets, BudgetManager) price OpenRouter models."""
+    import litellm
+
+    model_cost = {k: dict(v) if isinstance(v, dict) else v for k, v in litellm.model_cost.items()}
+    cache, provider_map = litellm.cache, list(litellm.custom_provider_map)
+    yield
+    litellm.model_cost.clear()
+    litellm.model_cost.update(model_cost)
+    litellm.cache, litellm.custom_provider_map = cache, provider_map

@@ -1,9 +1,9 @@
 """Errors a learner easily causes in the first hour, and what the course tells them.
 
 Each test is one mistake: what the learner does, and the Russian message that must say
-what to do. Tests marked ``xfail(strict=True)`` pin a gap found in the review of the
-learner's first hour: they fail today (no message, or an English one) and will XPASS,
-so fail loudly, once the shared code is fixed; then drop the marker.
+what to do. Several of these found gaps in the review of the learner's first hour (a dead
+provider blamed on the learner, an English "LLM Provider NOT provided", faults for misspelt
+models accepted silently); the shared code was fixed and they now pass.
 
 Covered elsewhere, not repeated here: a wrong key, a dead provider and no Redis as seen
 in a real kernel (``test_notebook_messages.py``); online mode with a bad key or no network
@@ -110,8 +110,6 @@ def test_check_with_a_stopped_provider_says_rerun_start_lesson(course, monkeypat
     assert "start_lesson" in result.message and russian(result.message), result.message
 
 
-@pytest.mark.xfail(strict=True, reason="run_check reports a dead practice provider as 'ваш код упал с ошибкой "
-                                       "ProviderError ... (строка N, _call)': it blames the learner's code")
 def test_check_with_a_stopped_provider_does_not_blame_the_learner(course, monkeypatch) -> None:
     monkeypatch.setattr(course, "provider", PracticeProvider("http://127.0.0.1:9"))
     result = run_check("00.1", lambda prompt: "ответ")
@@ -164,8 +162,6 @@ def test_typo_in_model_name_lists_available_models(provider) -> None:
 
 
 @pytest.mark.parametrize("model", ["openruoter/openai/gpt-4o-mini", "gpt4o-mini"])
-@pytest.mark.xfail(strict=True, reason="LiteLLM's 'LLM Provider NOT provided' BadRequestError is English and "
-                                       "learner_hint() adds no Russian hint for it")
 def test_typo_in_provider_prefix_gets_a_russian_hint(provider, model: str) -> None:
     from course_helpers.session import learner_hint
 
@@ -182,15 +178,12 @@ def test_fault_with_bad_arguments_is_refused_in_russian(provider, status: int, k
     assert expected in str(error.value)
 
 
-@pytest.mark.xfail(strict=True, reason="fail('openrouter/openai/gpt-4o-mini', ...) is accepted but never fires: "
-                                       "the provider does not strip the LiteLLM-side 'openrouter/' prefix")
 def test_fault_for_the_model_name_as_litellm_spells_it(provider) -> None:
     provider.fail("openrouter/openai/gpt-4o-mini", 429, times=1)
     with pytest.raises(litellm.RateLimitError):
         litellm.completion(model="openrouter/openai/gpt-4o-mini", messages=M)
 
 
-@pytest.mark.xfail(strict=True, reason="fail() with a typo in the model name is accepted silently and never fires")
 def test_fault_for_a_misspelt_model_is_refused(provider) -> None:
     with pytest.raises(ValueError, match="не найдена"):
         provider.fail("openai/gpt-4o-mni", 429, times=1)

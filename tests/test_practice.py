@@ -305,3 +305,14 @@ def test_stream_takes_as_long_as_a_plain_answer(http, provider):
     stream_s = time.perf_counter() - start
     expected = 0.05 + 0.005 * plain["usage"]["completion_tokens"]
     assert plain_s >= expected and abs(stream_s - plain_s) < 0.1 * plain_s + 0.03
+
+
+@pytest.mark.parametrize("name", ["openai/gpt-4o-mni", "gpt4o", "openrouter/openai/nope"])
+def test_fault_for_unknown_model_is_refused(provider, name):
+    with pytest.raises(ValueError, match="не найдена"):
+        provider.fail(name, 503)
+
+
+def test_fault_accepts_litellm_style_openrouter_prefix(http, provider):
+    provider.fail("openrouter/openai/gpt-4o-mini", 503, times=1)
+    assert chat(http, provider, {"model": "openai/gpt-4o-mini", "messages": M}).status_code == 503
