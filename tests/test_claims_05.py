@@ -1,0 +1,405 @@
+"""Lesson 05 claims about LiteLLM's Router, each checked on the pinned version.
+
+Deployments d1/d2 are prefixes of the practice provider's URL. Router usage counters are
+shared per process by deployment id, so tests that count against a limit give their
+deployments a unique ``model_info.id``. Claims about a fresh process (no asyncio loop,
+nothing registered yet) and about several processes run real subprocesses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import subprocess
+import sys
+import textwrap
+import time
+import uuid
+from collections import Counter
+from typing import Any
+
+import litellm
+import pytest
+from litellm import Router
+from litellm.router_strategy.lowest_latency import LowestLatencyLoggingHandler
+from litellm.types.router import RouterRateLimitError
+
+MODEL = "openai/gpt-3.5-turbo"
+GROUP = "gpt-3.5-turbo"
+MSG = [{"role": "user", "content": "Привет!"}]
+
+
+@pytest.fixture(autouse=True)
+def _isolated_router_handlers():
+    """Router strategy handlers live in the global litellm.callbacks and act on every Router
+    (a claim of the lesson): each test starts without them and the list is restored after."""
+    saved = list(litellm.callbacks)
+    litellm.callbacks[:] = [c for c in saved if type(c).__module__.split(".")[1:2] not in (["router_strategy"],
+                                                                                           ["router_utils"])]
+    yield
+    litellm.callbacks[:] = saved
+
+
+def dep(provider, name: str, flavor: str = "openrouter", unique: bool = False, **params: Any) -> dict[str, Any]:
+    prefix = "openrouter/" if flavor == "openrouter" else ""
+    d: dict[str, Any] = {"model_name": GROUP,
+                         "litellm_params": {"model": prefix + MODEL, "api_base": provider.api_base(flavor, deployment=name),
+                                            "api_key": provider.key, **params}}
+    if unique:
+        d["model_info"] = {"id": uuid.uuid4().hex}
+    return d
+
+
+def where(response) -> str:
+    return response._hidden_params["api_base"].split("/")[3]
+
+
+def served(provider) -> dict[str, int]:
+    return {k: v["requests"] for k, v in provider.stats()["by_deployment"].items()}
+
+
+def attempt(router: Router) -> str:
+    try:
+        return where(router.completion(model=GROUP, messages=MSG))
+    except Exception as e:
+        return type(e).__name__
+
+
+async def traffic(router: Router, n: int, gap_s: float = 0.0, warmup: int = 0) -> list[Any]:
+    first = [await router.acompletion(model=GROUP, messages=MSG) for _ in range(warmup)]
+
+    async def one(i: int) -> Any:
+        await asyncio.sleep(i * gap_s)
+        try:
+            return await router.acompletion(model=GROUP, messages=MSG)
+        except Exception as e:
+            return e
+    return first + list(await asyncio.gather(*(one(i) for i in range(n))))
+
+
+def fast(provider, base_ms: float = 5) -> None:
+    provider.set_latency(MODEL, base_ms=base_ms, per_token_ms=0)
+
+
+def slow_d1_fast_d2(provider) -> None:
+    provider.set_latency(MODEL, base_ms=800, per_token_ms=0, jitter=0.1, deployment="d1")
+    provider.set_latency(MODEL, base_ms=60, per_token_ms=0, jitter=0.1, deployment="d2")
+
+
+def two_priced(provider) -> list[dict[str, Any]]:
+    return [dep(provider, "d1", rpm=9000, input_cost_per_token=0.5e-6, output_cost_per_token=1.5e-6),
+            dep(provider, "d2", "openai", rpm=1000, input_cost_per_token=5e-6, output_cost_per_token=15e-6)]
+
+
+def not_near_minute_end(margin: int = 8) -> None:
+    """Per-minute usage keys: do not start a limit test in the last seconds of a minute."""
+    second = time.localtime().tm_sec
+    if second > 59 - margin:
+        time.sleep(61 - second)
+
+
+def drop_latency_handlers() -> None:
+    litellm.callbacks[:] = [c for c in litellm.callbacks if not isinstance(c, LowestLatencyLoggingHandler)]
+
+
+# --- 5.1 the seed's Router ---------------------------------------------------------------
+
+def test_seed_router_answers_from_a_deployment_of_the_group(provider) -> None:
+    model_list = [{**dep(provider, "d1"), "tpm": 100000, "rpm": 10000},
+                  {**dep(provider, "d2", "openai"), "tpm": 100000, "rpm": 10000}]
+    router = Router(model_list=model_list)
+    r = router.completion(model=GROUP, messages=MSG)
+    assert r.choices[0].message.content.startswith("Привет!")
+    assert where(r) in ("d1", "d2") and served(provider) == {where(r): 1}
+    assert (router.routing_strategy, router.num_retries, router.allowed_fails, router.cooldown_time) == \
+           ("simple-shuffle", 2, 3, 5)
+
+
+# --- 5.2 weights -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("where_weights", ["litellm_params", "top_level", "weight_beats_rpm"])
+def test_rpm_and_weight_are_shuffle_weights(provider, where_weights: str) -> None:
+    fast(provider, 0)
+    if where_weights == "litellm_params":
+        ml = [dep(provider, "d1", rpm=900), dep(provider, "d2", "openai", rpm=100)]
+    elif where_weights == "top_level":
+        ml = [{**dep(provider, "d1"), "rpm": 900}, {**dep(provider, "d2", "openai"), "rpm": 100}]
+    else:  # rpm says 1:9, weight says 9:1 -> weight wins
+        ml = [dep(provider, "d1", rpm=100, weight=9), dep(provider, "d2", "openai", rpm=900, weight=1)]
+    random.seed(5)
+    router = Router(model_list=ml)
+    assert all(attempt(router) in ("d1", "d2") for _ in range(200))
+    by = served(provider)
+    assert by["d1"] / 200 > 0.8 and by.get("d2", 0) > 0, by
+
+
+def test_simple_shuffle_does_not_enforce_rpm(provider) -> None:
+    fast(provider)
+    router = Router(model_list=[dep(provider, "d1", unique=True, rpm=3)])
+    assert [attempt(router) for _ in range(6)] == ["d1"] * 6
+    assert served(provider) == {"d1": 6}
+
+
+# --- 5.3 strategies on the same traffic ---------------------------------------------------
+
+def run_strategy(provider, strategy: str, warmup: int = 3) -> dict[str, int]:
+    provider.reset()
+    slow_d1_fast_d2(provider)
+    random.seed(5)
+    router = Router(model_list=two_priced(provider), routing_strategy=strategy)
+    results = asyncio.run(traffic(router, 100, gap_s=0.02, warmup=warmup))
+    assert not any(isinstance(r, Exception) for r in results)
+    return served(provider)
+
+
+def test_least_busy_prefers_the_fast_deployment_under_concurrent_load(provider) -> None:
+    assert run_strategy(provider, "least-busy").get("d2", 0) > 52
+
+
+def test_usage_based_v2_balances_usage(provider) -> None:
+    by = run_strategy(provider, "usage-based-routing-v2")
+    assert min(by.get("d1", 0), by.get("d2", 0)) > 21, by
+
+
+def test_cost_based_picks_the_cheap_deployment_with_explicit_prices(provider) -> None:
+    assert run_strategy(provider, "cost-based-routing") == {"d1": 103}
+
+
+def test_cost_based_fails_in_sync_completion(provider) -> None:
+    router = Router(model_list=two_priced(provider), routing_strategy="cost-based-routing")
+    with pytest.raises(RouterRateLimitError, match="No deployments available") as info:
+        router.completion(model=GROUP, messages=MSG)
+    assert isinstance(info.value, ValueError)
+    assert provider.stats()["requests"] == 0
+
+
+def test_latency_based_prefers_fast_after_warmup_and_a_second_router_is_random(provider) -> None:
+    drop_latency_handlers()  # other tests of this session may have registered one
+    first = run_strategy(provider, "latency-based-routing")
+    assert first.get("d2", 0) > 68, first  # more than two thirds of 103
+    second = run_strategy(provider, "latency-based-routing")  # a second latency Router in this process
+    assert sum(isinstance(c, LowestLatencyLoggingHandler) for c in litellm.callbacks) == 1
+    assert second.get("d2", 0) <= 68, second
+
+
+def test_latency_based_treats_an_unmeasured_deployment_as_fastest(provider) -> None:
+    drop_latency_handlers()
+    by = run_strategy(provider, "latency-based-routing", warmup=0)
+    assert by.get("d1", 0) >= 8, by  # everything goes to slow d1 until its first answer
+    drop_latency_handlers()
+
+
+def test_usage_based_v2_admits_at_most_rpm_in_sync(provider) -> None:
+    not_near_minute_end()
+    fast(provider)
+    v2 = Router(model_list=[dep(provider, "d1", unique=True, rpm=3)], routing_strategy="usage-based-routing-v2")
+    outcomes = [attempt(v2) for _ in range(5)]
+    assert outcomes.count("d1") <= 3
+    assert all(o in ("ValueError", "RateLimitError") for o in outcomes if o != "d1")
+
+
+def test_a_v2_router_makes_every_router_in_the_process_enforce_rpm(provider) -> None:
+    fast(provider)
+    plain = Router(model_list=[dep(provider, "d1", unique=True, rpm=3)], num_retries=0)
+    assert [attempt(plain) for _ in range(4)] == ["d1"] * 4
+    Router(model_list=[dep(provider, "d2", unique=True, rpm=1000)], routing_strategy="usage-based-routing-v2")
+    plain = Router(model_list=[dep(provider, "d1", unique=True, rpm=3)], num_retries=0)
+    assert [attempt(plain) for _ in range(6)] == ["d1"] * 3 + ["RateLimitError"] * 3
+
+
+# --- 5.4 limits ----------------------------------------------------------------------------
+
+def two_bursts(provider, checks: list[str]) -> list[Counter]:
+    not_near_minute_end()
+    provider.reset()
+    fast(provider, 50)
+    router = Router(model_list=[dep(provider, "d1", unique=True, rpm=5)], optional_pre_call_checks=checks,
+                    num_retries=0)
+
+    async def main() -> list[Counter]:
+        out = []
+        for _ in range(2):
+            burst = await asyncio.gather(*(router.acompletion(model=GROUP, messages=MSG) for _ in range(10)),
+                                         return_exceptions=True)
+            assert all(r.status_code == 429 for r in burst if isinstance(r, Exception))
+            out.append(Counter("ok" if not isinstance(r, Exception) else type(r).__name__ for r in burst))
+            await asyncio.sleep(1)
+        return out
+    return asyncio.run(main())
+
+
+def test_rpm_caps_parallel_requests_even_without_checks(provider) -> None:
+    first, second = two_bursts(provider, [])
+    assert first == second == {"ok": 5, "RateLimitError": 5}
+    assert served(provider) == {"d1": 10}  # not a per-minute limit
+
+
+def test_enforce_model_rate_limits_holds_the_minute(provider) -> None:
+    first, second = two_bursts(provider, ["enforce_model_rate_limits"])
+    assert first == {"ok": 5, "RateLimitError": 5} and second == {"RateLimitError": 10}
+    assert served(provider) == {"d1": 5}
+
+
+def test_max_parallel_requests_message(provider) -> None:
+    fast(provider, 200)
+    router = Router(model_list=[dep(provider, "d1", unique=True, rpm=1)], num_retries=0)
+
+    async def main() -> list[Any]:
+        return await asyncio.gather(*(router.acompletion(model=GROUP, messages=MSG) for _ in range(2)),
+                                    return_exceptions=True)
+    errors = [r for r in asyncio.run(main()) if isinstance(r, Exception)]
+    assert len(errors) == 1 and isinstance(errors[0], litellm.RateLimitError)
+    assert "max_parallel_requests" in str(errors[0])
+
+
+FRESH_SYNC = textwrap.dedent('''
+    import json, sys, uuid
+    from litellm import Router
+    api_base, key = sys.argv[1:3]
+    def dep(**p):
+        return {"model_name": "g", "litellm_params": {"model": "openrouter/openai/gpt-3.5-turbo",
+                "api_base": api_base, "api_key": key, **p}}
+    def attempt(router):
+        try:
+            router.completion(model="g", messages=[{"role": "user", "content": "Привет!"}]); return "ok"
+        except Exception as e:
+            return type(e).__name__
+    out = {}
+    v2 = Router(model_list=[dep(rpm=3, timeout=30)], routing_strategy="usage-based-routing-v2")
+    out["v2"] = [attempt(v2) for _ in range(5)]
+    print(json.dumps(out))
+''')
+
+
+def run_script(source: str, *args: str) -> Any:
+    done = subprocess.run([sys.executable, "-c", source, *args], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_in_a_fresh_script_sync_v2_admits_rpm_minus_one_then_value_error(provider) -> None:
+    not_near_minute_end(margin=20)  # the subprocess needs seconds to import litellm
+    fast(provider)
+    out = run_script(FRESH_SYNC, provider.api_base("openrouter", deployment="d1"), provider.key)
+    assert out["v2"] == ["ok", "ok", "ValueError", "ValueError", "ValueError"]  # rpm-1, bare ValueError
+
+
+def test_provider_rate_limit_gives_429_with_retry_after(provider) -> None:
+    fast(provider)
+    provider.set_limits(MODEL, rpm=5, deployment="d1")
+    router = Router(model_list=[dep(provider, "d1", unique=True)], num_retries=0)
+    assert [attempt(router) for _ in range(7)] == ["d1"] * 5 + ["RateLimitError"] * 2
+    with pytest.raises(litellm.RateLimitError) as info:
+        router.completion(model=GROUP, messages=MSG)
+    assert info.value.status_code == 429
+    assert info.value.litellm_response_headers.get("retry-after") == "60"
+    assert provider.stats()["by_deployment"]["d1"]["status_429"] == 3  # every one reached the provider
+
+
+def test_one_429_cools_a_deployment_down_and_traffic_moves(provider) -> None:
+    fast(provider)
+    provider.set_limits(MODEL, rpm=5, deployment="d1")
+    random.seed(5)
+    router = Router(model_list=[dep(provider, "d1", unique=True), dep(provider, "d2", unique=True)])
+    outcomes = [attempt(router) for _ in range(30)]
+    assert set(outcomes) <= {"d1", "d2"}
+    assert provider.stats()["by_deployment"]["d1"].get("status_429", 0) == 1
+
+
+# --- 5.5 reliability -----------------------------------------------------------------------
+
+def test_default_retries_twice_with_backoff(provider) -> None:
+    fast(provider)
+    provider.fail(MODEL, 503, deployment="d1")
+    router = Router(model_list=[dep(provider, "d1", unique=True)])
+    start = time.perf_counter()
+    with pytest.raises(litellm.ServiceUnavailableError):
+        router.completion(model=GROUP, messages=MSG)
+    assert time.perf_counter() - start > 1.0
+    assert served(provider) == {"d1": 3}
+
+
+def test_traffic_shifts_during_an_outage_without_user_errors(provider) -> None:
+    provider.set_latency(MODEL, base_ms=40, per_token_ms=0)
+    random.seed(5)
+    router = Router(model_list=[dep(provider, "d1", unique=True), dep(provider, "d2", unique=True)],
+                    allowed_fails=1, cooldown_time=1)
+
+    async def outage() -> None:
+        await asyncio.sleep(1.0)
+        provider.fail(MODEL, 503, deployment="d1")
+        await asyncio.sleep(1.0)
+        provider.clear_faults()
+
+    async def main() -> list[Any]:
+        results, _ = await asyncio.gather(traffic(router, 200, gap_s=0.02), outage())
+        return results
+    results = asyncio.run(main())
+    log = provider.log()
+    t0 = log[0]["t"]
+    during = [e for e in log if 1.1 <= e["t"] - t0 < 2.0]
+    assert not any(isinstance(r, Exception) for r in results)
+    assert any(e["status"] == 503 for e in log)
+    assert sum(e["deployment"] == "d2" for e in during) > len(during) / 2
+    assert any(e["deployment"] == "d1" and e["t"] - t0 > 3.0 for e in log)
+
+
+def test_all_deployments_cooling_down_raises_router_rate_limit_error(provider) -> None:
+    fast(provider)
+    provider.fail(MODEL, 503)
+    router = Router(model_list=[dep(provider, "d1", unique=True), dep(provider, "d2", unique=True)],
+                    allowed_fails=0, num_retries=0)
+    errors = []
+    for _ in range(4):
+        with pytest.raises(Exception) as info:
+            router.completion(model=GROUP, messages=MSG)
+        errors.append(info.value)
+    assert [type(e).__name__ for e in errors] == ["ServiceUnavailableError", "ServiceUnavailableError",
+                                                  "RouterRateLimitError", "RouterRateLimitError"]
+    last = errors[-1]
+    assert isinstance(last, ValueError) and not isinstance(last, litellm.RateLimitError)
+    assert last.status_code == 429
+    assert served(provider) == {"d1": 1, "d2": 1}
+
+
+# --- 5.6 several processes ------------------------------------------------------------------
+
+WORKER = textwrap.dedent('''
+    import asyncio, json, sys
+    from litellm import Router
+    api_base, key, host, port, dep_id = sys.argv[1:6]
+    extra = {"redis_host": host, "redis_port": int(port)} if host != "-" else {}
+    router = Router(model_list=[{"model_name": "g", "litellm_params": {"model": "openrouter/openai/gpt-3.5-turbo",
+                    "api_base": api_base, "api_key": key, "rpm": 4}, "model_info": {"id": dep_id}}],
+                    optional_pre_call_checks=["enforce_model_rate_limits"], num_retries=0, **extra)
+    async def main():
+        out = []
+        for _ in range(4):
+            try:
+                await router.acompletion(model="g", messages=[{"role": "user", "content": "Привет!"}]); out.append("ok")
+            except Exception as e:
+                out.append(type(e).__name__)
+        return out
+    print(json.dumps(asyncio.run(main())))
+''')
+
+
+@pytest.mark.parametrize("shared", [True, False], ids=["redis", "in-memory"])
+def test_rpm_counters_are_shared_across_processes_only_through_redis(provider, redis_url, shared: bool) -> None:
+    from course_helpers import redis_host_port
+
+    host, port = redis_host_port(redis_url) if shared else ("-", 0)
+    not_near_minute_end(margin=25)
+    fast(provider)
+    run_id = uuid.uuid4().hex
+    args = (provider.api_base("openrouter", deployment="d1"), provider.key, host, str(port), run_id)
+    a = run_script(WORKER, *args)
+    b = run_script(WORKER, *args)
+    assert a == ["ok"] * 4
+    if shared:
+        assert b == ["RateLimitError"] * 4
+        assert served(provider) == {"d1": 4}
+    else:
+        assert b == ["ok"] * 4
+        assert served(provider) == {"d1": 8}
