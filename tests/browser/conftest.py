@@ -36,7 +36,7 @@ def _missing_chromium() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def artifacts() -> Path:
     """The screenshot folder, emptied of the previous run's pictures."""
     global _shots_taken
@@ -47,9 +47,13 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[object]:
-    """Headless Debian Chromium (fails with instructions if it is not installed)."""
+    """Headless Debian Chromium (fails with instructions if it is not installed).
+
+    Package scope, not session: Playwright's sync API keeps an asyncio loop running in the
+    main thread while it is open, which would break every later test that calls asyncio.run.
+    """
     problem = _missing_chromium()
     if problem:
         pytest.fail(problem, pytrace=False)
@@ -74,7 +78,7 @@ def page(browser) -> Iterator[object]:
         context.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def start_lab() -> Iterator[Callable[..., LabServer]]:
     """Start JupyterLab servers on the notebooks folder; every one is stopped at session end."""
     servers: list[LabServer] = []
@@ -97,7 +101,7 @@ def start_lab() -> Iterator[Callable[..., LabServer]]:
             shutil.rmtree(home, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def lab(start_lab) -> LabServer:
     """The JupyterLab every notebook test uses (widget extension enabled, as for a learner)."""
     return start_lab()
