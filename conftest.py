@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 import tempfile
 
+import pytest
+
 from course_helpers import netguard
 
 for _name in [n for n in os.environ if n.endswith("_API_KEY") or n in ("COURSE_MODE", "REDIS_URL")]:
@@ -20,3 +22,14 @@ os.environ["COURSE_LOOPBACK_ONLY"] = "1"
 os.environ.setdefault("COURSE_LATENCY_SCALE", "0.25")
 os.environ.setdefault("COURSE_STATE_DIR", tempfile.mkdtemp(prefix="course-state-"))
 netguard.install()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Each notebook checked by nbval gets its own empty course state (progress), as on a
+    learner's first run: exercises checked by earlier tests must not show up in its output.
+    Runs before nbval starts the notebook's kernel, which inherits the environment."""
+    notebook = item.parent
+    if type(notebook).__name__ == "IPyNbFile" and not getattr(notebook, "course_state", None):
+        notebook.course_state = tempfile.mkdtemp(prefix="course-notebook-")
+        os.environ["COURSE_STATE_DIR"] = notebook.course_state
