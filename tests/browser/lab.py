@@ -211,11 +211,29 @@ _KERNEL_STATE = _FIND + """
 }
 """
 
-_RUN_ALL = _FIND + """
+# Count execute requests sent to the notebook's kernel and their replies, from now on.
+_TRACK_EXECUTES = """
+const trackExecutes = (panel) => {
+  const kernel = panel.sessionContext.session.kernel;
+  if (window.__courseExecKernel) window.__courseExecKernel.anyMessage.disconnect(window.__courseExecSlot);
+  const exec = {sent: 0, replied: 0};
+  window.__courseExec = exec;
+  window.__courseExecKernel = kernel;
+  window.__courseExecSlot = (_, args) => {
+    const type = args.msg.header.msg_type;
+    if (args.direction === 'send' && type === 'execute_request') exec.sent += 1;
+    if (args.direction === 'recv' && type === 'execute_reply') exec.replied += 1;
+  };
+  kernel.anyMessage.connect(window.__courseExecSlot);
+};
+"""
+
+_RUN_ALL = _FIND + _TRACK_EXECUTES + """
 (path) => {
   const app = window.jupyterapp;
   const panel = findPanel(path);
   app.shell.activateById(panel.id);
+  trackExecutes(panel);
   window.__courseRunAll = {done: false};
   app.commands.execute('notebook:run-all-cells').then(
     (result) => { window.__courseRunAll = {done: true, result: result}; },
@@ -231,6 +249,11 @@ _RUN_DONE = _FIND + """
   const panel = findPanel(path);
   const kernel = panel.sessionContext.session && panel.sessionContext.session.kernel;
   if (!kernel || kernel.status !== 'idle') return false;
+  // Run All sends every cell at once; when a cell tagged raises-exception fails, JupyterLab's command
+  // settles early while the kernel goes on with the queued cells (idle for an instant between them).
+  // So also wait until every execute request sent since the run began has its reply.
+  const exec = window.__courseExec;
+  if (!exec || exec.sent === 0 || exec.replied < exec.sent) return false;
   return !panel.content.widgets.some((cell) => cell.model.type === 'code' &&
       (cell.model.executionState === 'running' || (cell.promptNode && cell.promptNode.textContent.includes('*'))));
 }
@@ -329,6 +352,10 @@ class NotebookPage:
         """Run All, then wait until the command finished, the kernel is idle and no cell is pending."""
         self.page.evaluate(_RUN_ALL, self.name)
         self._poll(_RUN_DONE, bool, timeout_s, f"{self.name}: Run All did not finish")
+        # Idle must hold, not flicker between two queued cells: confirm it twice, a second apart.
+        for _ in range(2):
+            time.sleep(1.0)
+            self._poll(_RUN_DONE, bool, timeout_s, f"{self.name}: Run All did not finish")
 
     def settle_widgets(self, timeout_s: float = 15) -> dict[str, Any]:
         """Wait (bounded) until no output still says 'Loading widget'; return the report."""
@@ -434,10 +461,11 @@ class NotebookPage:
 
     def run_cell(self, index: int, timeout_s: float = 120) -> str:
         """Select one cell, run it (Ctrl+Enter), wait until done; return its output text."""
-        self.page.evaluate(_FIND + """
+        self.page.evaluate(_FIND + _TRACK_EXECUTES + """
         ([path, i]) => {
           const app = window.jupyterapp, panel = findPanel(path);
           app.shell.activateById(panel.id);
+          trackExecutes(panel);
           panel.content.activeCellIndex = i;
           panel.content.deselectAll();
           window.__courseRunAll = {done: false};
