@@ -7,7 +7,7 @@ again. The second run must be as clean as the first (no error outside cells tagg
 nbval sanitize rules: a cache, provider or budget file left by the first run would
 change it), and the two runs may not change a tracked file or leave any file, ignored
 or not, in the repo. The runs happen in a private copy of the working tree (see
-``sandbox``), so the check is exact even while authors edit the real tree.
+``_make_sandbox``), so the check is exact even while authors edit the real tree.
 Parametrized by glob, so lessons added later are covered.
 """
 
@@ -17,7 +17,9 @@ import os
 import re
 import shutil
 import subprocess
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import Iterator, NamedTuple
 
 import nbformat
 import pytest
@@ -31,6 +33,7 @@ RAISES = "raises-exception"
 PROBE = "course-tests-probe"
 IGNORE_MARKERS = ("# NBVAL_IGNORE_OUTPUT", "# NBVAL_SKIP")
 IGNORE_TAGS = ("nbval-ignore-output", "nbval-skip")
+PARALLEL_LESSONS = 3
 
 
 def _sanitize_rules() -> list[tuple[re.Pattern[str], str]]:
@@ -58,15 +61,16 @@ def _tags(cell: nbformat.NotebookNode) -> list[str]:
     return cell.get("metadata", {}).get("tags", [])
 
 
-def _execute(path: Path, cwd: Path) -> nbformat.NotebookNode:
-    """One Restart & Run All: a fresh kernel from ``cwd``; errors are collected, not raised.
+def _execute(path: Path, cwd: Path, env: dict[str, str]) -> nbformat.NotebookNode:
+    """One Restart & Run All: a fresh kernel from ``cwd`` with environment ``env``; errors are
+    collected, not raised.
 
     A last cell (not part of the lesson) reports where ``course_helpers`` was imported from."""
     nb = nbformat.read(path, as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell("import course_helpers\nprint(course_helpers.__file__)",
                                               metadata={"tags": [PROBE]}))
     NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=True,
-                   resources={"metadata": {"path": str(cwd)}}).execute()
+                   resources={"metadata": {"path": str(cwd)}}).execute(env=env)
     probe = nb.cells.pop()
     nb.metadata["course_helpers_file"] = "".join(o.get("text", "") for o in probe.outputs).strip()
     return nb
@@ -116,12 +120,12 @@ def _git(repo: Path, *args: str) -> str:
                           cwd=repo, check=True, capture_output=True, text=True).stdout
 
 
-@pytest.fixture
-def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A private copy of the working tree, committed to its own git repo, whose ``course_helpers`` the
-    kernels import (PYTHONPATH): whatever the notebooks write shows up in *its* ``git status``, and
-    authors editing the real tree at the same time cannot disturb the check."""
-    repo = tmp_path / "repo"
+def _make_sandbox(base: Path) -> tuple[Path, dict[str, str]]:
+    """A private copy of the working tree under ``base``, committed to its own git repo, and the
+    environment for kernels that import *its* ``course_helpers`` (PYTHONPATH) and share one course
+    state folder: whatever the notebooks write shows up in the copy's ``git status``, and authors
+    editing the real tree at the same time cannot disturb the check."""
+    repo = base / "repo"
     listed = _git(ROOT, "ls-files", "-z", "--cached", "--others", "--exclude-standard").split("\0")
     for name in filter(None, listed):
         source = ROOT / name
@@ -131,20 +135,46 @@ def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     _git(repo, "init", "-q")
     _git(repo, "add", "-A")
     _git(repo, "commit", "-q", "-m", "snapshot")
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(repo), os.environ.get("PYTHONPATH")])))
-    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")  # no __pycache__ in the copy
-    (tmp_path / "course-state").mkdir()
-    monkeypatch.setenv("COURSE_STATE_DIR", str(tmp_path / "course-state"))  # shared by both runs
-    return repo
+    (base / "course-state").mkdir()
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(repo), os.environ.get("PYTHONPATH")]))
+    env["PYTHONDONTWRITEBYTECODE"] = "1"  # no __pycache__ in the copy
+    env["COURSE_STATE_DIR"] = str(base / "course-state")  # shared by both runs
+    return repo, env
+
+
+class Twice(NamedTuple):
+    """Both runs of one notebook in its own sandbox, and what ``git status`` shows afterwards."""
+    sandbox: Path
+    first: nbformat.NotebookNode
+    second: nbformat.NotebookNode
+    left: list[str]
+
+
+def _run_twice(notebook: Path, base: Path) -> Twice:
+    repo, env = _make_sandbox(base)
+    path = repo / "notebooks" / notebook.name
+    first = _execute(path, path.parent, env)
+    second = _execute(path, path.parent, env)
+    left = _git(repo, "status", "--porcelain", "--ignored", "--untracked-files=all").splitlines()
+    return Twice(repo, first, second, left)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Future[Twice]]]:
+    """Every lesson run twice, lessons side by side (each in its own sandbox and kernels): they
+    mostly wait on the provider's simulated latency, so three at a time cut the wall time ~3x."""
+    pool = ThreadPoolExecutor(max_workers=PARALLEL_LESSONS, thread_name_prefix="restart-run-all")
+    futures = {nb.stem: pool.submit(_run_twice, nb, tmp_path_factory.mktemp(nb.stem)) for nb in NOTEBOOK_FILES}
+    yield futures
+    pool.shutdown(wait=True, cancel_futures=True)
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOK_FILES, ids=lambda p: p.stem)
-def test_restart_and_run_all_twice(notebook: Path, sandbox: Path) -> None:
-    path, cwd = sandbox / "notebooks" / notebook.name, sandbox / "notebooks"
-    first = _execute(path, cwd)
+def test_restart_and_run_all_twice(notebook: Path, runs: dict[str, Future[Twice]]) -> None:
+    sandbox, first, second, left = runs[notebook.stem].result()
     assert first.metadata["course_helpers_file"].startswith(str(sandbox)), first.metadata["course_helpers_file"]
     assert not _problems(first), f"{notebook.name}, first run:\n- " + "\n- ".join(_problems(first))
-    second = _execute(path, cwd)
     assert not _problems(second), f"{notebook.name}, second run:\n- " + "\n- ".join(_problems(second))
 
     changed = [f"cell {i}:\n  first:  {a!r}\n  second: {b!r}"
@@ -152,12 +182,11 @@ def test_restart_and_run_all_twice(notebook: Path, sandbox: Path) -> None:
     assert not changed, (f"{notebook.name} prints something else when run again (state left by the first "
                          "run?):\n" + "\n".join(changed))
 
-    left = _git(sandbox, "status", "--porcelain", "--ignored", "--untracked-files=all").splitlines()
     assert not left, (f"running {notebook.name} twice changed or left files in the repo (lesson folders belong "
                       "in course.fresh_dir(...), outside the repo):\n" + "\n".join(left))
 
 
-def test_the_checks_can_fail(sandbox: Path) -> None:
+def test_the_checks_can_fail(tmp_path: Path) -> None:
     """Negative control: a notebook that keeps state between runs, writes a file next to itself, fails
     outside a tagged cell and has a tagged cell that does not raise is caught by every check above."""
     nb = nbformat.v4.new_notebook()
@@ -171,11 +200,12 @@ def test_the_checks_can_fail(sandbox: Path) -> None:
         nbformat.v4.new_code_cell("print('ничего не падает')", metadata={"tags": [RAISES]}),
         nbformat.v4.new_code_cell("raise ValueError('ожидаемо')", metadata={"tags": [RAISES]}),
     ]
+    sandbox, env = _make_sandbox(tmp_path)
     path = sandbox / "notebooks" / "99_negative.ipynb"
     nbformat.write(nb, path)
     _git(sandbox, "add", "-A")
     _git(sandbox, "commit", "-q", "-m", "negative control")
-    first, second = _execute(path, path.parent), _execute(path, path.parent)
+    first, second = _execute(path, path.parent, env), _execute(path, path.parent, env)
     problems = _problems(second)
     assert len(problems) == 2, problems
     assert "ZeroDivisionError" in problems[0] and "raised nothing" in problems[1]
