@@ -58,3 +58,17 @@ def _isolate_litellm_globals() -> Iterator[None]:
     litellm.model_cost.clear()
     litellm.model_cost.update(model_cost)
     litellm.cache, litellm.custom_provider_map = cache, provider_map
+
+
+@pytest.fixture
+def drain_litellm_logging() -> Iterator[None]:
+    """Sync calls leave LiteLLM's async logging tasks queued; they would be delivered to the
+    callbacks of a later test (e.g. lesson 06's spend counter). Run them after the test.
+    Used by the lesson 03 tests (``pytestmark``); litellm is imported here, not at the top, so
+    the root conftest's environment is in place first."""
+    yield
+    import asyncio
+
+    from litellm.litellm_core_utils.logging_worker import GLOBAL_LOGGING_WORKER
+
+    asyncio.run(GLOBAL_LOGGING_WORKER.flush())

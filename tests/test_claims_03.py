@@ -6,7 +6,6 @@ The practice provider is reset before each test (``provider`` fixture) and made 
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 
 import litellm
@@ -14,7 +13,6 @@ import openai
 import pydantic
 import pytest
 from litellm import Router
-from litellm.litellm_core_utils.logging_worker import GLOBAL_LOGGING_WORKER
 from litellm.exceptions import APIConnectionError, AuthenticationError, BudgetExceededError, RateLimitError, Timeout
 
 from course_helpers import Request, ask
@@ -32,12 +30,7 @@ def _no_cache() -> Iterator[None]:
     litellm.cache = saved
 
 
-@pytest.fixture(autouse=True)
-def _drain_litellm_logging() -> Iterator[None]:
-    """Sync calls leave LiteLLM's async logging tasks queued; they would be delivered to the
-    callbacks of a later test (e.g. lesson 06's spend counter). Run them now."""
-    yield
-    asyncio.run(GLOBAL_LOGGING_WORKER.flush())
+pytestmark = pytest.mark.usefixtures("drain_litellm_logging")
 
 
 @pytest.fixture

@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Iterator
 
 import pytest
-from litellm.litellm_core_utils.logging_worker import GLOBAL_LOGGING_WORKER
 from matplotlib.figure import Figure
 
 from course_helpers.panels.fallbacks import FAILED, CrashSimulator, draw_batch, summarize
 
 
-@pytest.fixture(autouse=True)
-def _drain_litellm_logging() -> Iterator[None]:
-    """Sync calls leave LiteLLM's async logging tasks queued; they would be delivered to the
-    callbacks of a later test (e.g. lesson 06's spend counter). Run them now."""
-    yield
-    asyncio.run(GLOBAL_LOGGING_WORKER.flush())
+pytestmark = pytest.mark.usefixtures("drain_litellm_logging")
 
 
 @pytest.fixture
