@@ -13,6 +13,7 @@ import os
 import tempfile
 
 import pytest
+from nbval.plugin import IPyNbFile
 
 from course_helpers import netguard
 
@@ -30,6 +31,6 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     learner's first run: exercises checked by earlier tests must not show up in its output.
     Runs before nbval starts the notebook's kernel, which inherits the environment."""
     notebook = item.parent
-    if type(notebook).__name__ == "IPyNbFile" and not getattr(notebook, "course_state", None):
+    if isinstance(notebook, IPyNbFile) and not getattr(notebook, "course_state", None):
         notebook.course_state = tempfile.mkdtemp(prefix="course-notebook-")
         os.environ["COURSE_STATE_DIR"] = notebook.course_state

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Iterator
 
@@ -64,11 +65,8 @@ def _isolate_litellm_globals() -> Iterator[None]:
 def drain_litellm_logging() -> Iterator[None]:
     """Sync calls leave LiteLLM's async logging tasks queued; they would be delivered to the
     callbacks of a later test (e.g. lesson 06's spend counter). Run them after the test.
-    Used by the lesson 03 tests (``pytestmark``); litellm is imported here, not at the top, so
-    the root conftest's environment is in place first."""
+    Used by the lesson 03 tests (``pytestmark``)."""
     yield
-    import asyncio
-
     from litellm.litellm_core_utils.logging_worker import GLOBAL_LOGGING_WORKER
 
     asyncio.run(GLOBAL_LOGGING_WORKER.flush())

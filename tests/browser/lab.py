@@ -349,13 +349,10 @@ class NotebookPage:
         self.panel_id = state["id"]
 
     def run_all(self, timeout_s: float = 600) -> None:
-        """Run All, then wait until the command finished, the kernel is idle and no cell is pending."""
+        """Run All, then wait until the command finished, every execute request has its reply,
+        the kernel is idle and no cell is pending."""
         self.page.evaluate(_RUN_ALL, self.name)
         self._poll(_RUN_DONE, bool, timeout_s, f"{self.name}: Run All did not finish")
-        # Idle must hold, not flicker between two queued cells: confirm it twice, a second apart.
-        for _ in range(2):
-            time.sleep(1.0)
-            self._poll(_RUN_DONE, bool, timeout_s, f"{self.name}: Run All did not finish")
 
     def settle_widgets(self, timeout_s: float = 15) -> dict[str, Any]:
         """Wait (bounded) until no output still says 'Loading widget'; return the report."""
