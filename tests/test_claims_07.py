@@ -145,6 +145,8 @@ def test_wrong_api_key_reaches_string_fallbacks_too(provider, no_cache) -> None:
                            fallbacks=[{"model": FALLBACK, "api_key": os.environ["OPENROUTER_API_KEY"]}])
     assert r.model == FALLBACK_ID and attempted(r) == 1
     assert (PRIMARY_ID, 200) not in entries(provider) and entries(provider)[-1] == (FALLBACK_ID, 200)
+    # the lesson says the log shows the primary's refusal: the wrong key is counted as a 401 line
+    assert entries(provider)[-2:] == [(PRIMARY_ID, 401), (FALLBACK_ID, 200)]
 
 
 def test_rate_limit_429_falls_back(provider, no_cache) -> None:
