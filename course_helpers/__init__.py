@@ -34,6 +34,10 @@ _EXPORTS: dict[str, str] = {
     "hint": "course_helpers.checks",
     "solution": "course_helpers.checks",
     "progress": "course_helpers.checks",
+    "predict": "course_helpers.predictions",
+    "reveal": "course_helpers.predictions",
+    "quiz": "course_helpers.quizzes",
+    "answer": "course_helpers.quizzes",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -4,24 +4,24 @@ Exercises are defined per lesson in ``course_helpers/exercises/lessonNN.py`` wit
 :func:`register`. A checker judges the learner's answer by its *behaviour* (it calls the
 learner's function and looks at the responses and at the practice provider's stats),
 never by reading source text. ``check`` prints Russian feedback and never raises.
-Progress is kept in the course's state folder (git-ignored), shown by ``progress()``.
+Progress is kept in the course's state folder (git-ignored, :mod:`progress_store`), shown by
+``progress()`` together with the lesson's quiz and predictions.
 """
 
 from __future__ import annotations
 
 import importlib
 import inspect
-import json
 import pkgutil
 import re
 import textwrap
 import traceback
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any, Callable
 
+from course_helpers import progress_store
 from course_helpers.provider import PracticeProvider, ProviderError
-from course_helpers.session import current_course, practice_env, state_dir
+from course_helpers.session import current_course, practice_env
 
 
 class CheckFailed(Exception):
@@ -37,8 +37,10 @@ class Exercise:
     """One exercise: its checker, hints, reference solution and known-wrong answers.
 
     ``check(answer)`` returns an optional Russian success detail or raises CheckFailed.
-    ``reference`` is the reference answer (usually a function); ``wrong_answers`` are
-    answers the checker must reject (the tests run both).
+    ``reference`` is the reference answer (usually a function named ``answer_name``, the
+    name the lesson asks for); ``imports`` are printed above its source by ``solution``,
+    so the printed solution runs as-is when pasted after the lesson's setup cell.
+    ``wrong_answers`` are answers the checker must reject (the tests run both).
     """
 
     id: str
@@ -47,6 +49,8 @@ class Exercise:
     reference: Any
     hints: list[str]
     wrong_answers: list[Any] = field(default_factory=list)
+    answer_name: str | None = None
+    imports: str = ""
 
 
 @dataclass
@@ -86,12 +90,21 @@ def exercises() -> dict[str, Exercise]:
 
 
 def _load_lesson(lesson: str) -> None:
-    """Import one lesson's exercises only, so a problem in another lesson cannot break this one."""
-    if re.fullmatch(r"\d\d", lesson) and f"{lesson}." not in "".join(_REGISTRY):
+    """Import one lesson's module only, so a problem in another lesson cannot break this one."""
+    if re.fullmatch(r"\d\d", lesson):
         try:
             importlib.import_module(f"course_helpers.exercises.lesson{lesson}")
-        except ModuleNotFoundError:
-            pass
+        except ModuleNotFoundError as e:
+            if e.name != f"course_helpers.exercises.lesson{lesson}":
+                raise
+
+
+def load_lessons(lesson: str | None = None) -> None:
+    """Import one lesson's module (exercises, quiz, predictions), or all of them."""
+    if lesson is None:
+        exercises()
+    else:
+        _load_lesson(str(lesson).zfill(2))
 
 
 def get_exercise(exercise_id: str) -> Exercise:
@@ -124,7 +137,7 @@ def run_check(exercise_id: str, answer: Any) -> Result:
     except KeyError as e:
         return Result("error", str(e.args[0]))
     if answer is None or answer is Ellipsis:
-        return Result("not_attempted", "ещё не решено: замените `...` своим решением и запустите ячейку снова.")
+        return Result("not_attempted", "замените `...` своим решением и запустите ячейку снова.")
     try:
         if current_course() is None:
             raise CheckFailed("сначала выполните ячейку с start_lesson(...) в начале урока.")
@@ -132,7 +145,8 @@ def run_check(exercise_id: str, answer: Any) -> Result:
         with practice_env():
             detail = exercise.check(answer)
     except (NotAttempted, NotImplementedError) as e:
-        return Result("not_attempted", f"ещё не решено{': ' + str(e) if str(e) else '.'}")
+        return Result("not_attempted", str(e) or "замените заглушку `raise NotImplementedError` своим решением "
+                                               "и запустите ячейку снова.")
     except CheckFailed as e:
         return Result("failed", str(e))
     except ProviderError as e:  # not the learner's fault: the practice provider is gone
@@ -144,25 +158,16 @@ def run_check(exercise_id: str, answer: Any) -> Result:
     return Result("passed", detail or "всё верно.")
 
 
-def _progress_path():
-    return state_dir() / "progress.json"
-
-
-def _load_progress() -> dict[str, Any]:
-    try:
-        return json.loads(_progress_path().read_text(encoding="utf-8"))
-    except (FileNotFoundError, json.JSONDecodeError):
-        return {}
-
-
 def _save_progress(exercise_id: str, result: Result) -> None:
-    data = _load_progress()
-    entry = data.setdefault(exercise_id, {"attempts": 0, "passed": False})
-    entry["attempts"] += 1
-    entry["passed"] = entry["passed"] or result.passed
-    entry["last"] = result.status
-    entry["at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    _progress_path().write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+    def change(entry: dict[str, Any]) -> None:
+        entry["attempts"] = entry.get("attempts", 0) + 1
+        entry["passed"] = entry.get("passed", False) or result.passed
+        entry["last"] = result.status
+
+    progress_store.update("exercises", exercise_id, change)
+
+
+VERDICTS = {"passed": "✅ верно", "failed": "❌ неверно", "not_attempted": "⏳ ещё не решено", "error": "⚠️ ошибка"}
 
 
 def check(exercise_id: str, answer: Any = ...) -> None:
@@ -171,8 +176,7 @@ def check(exercise_id: str, answer: Any = ...) -> None:
     Use :func:`run_check` to get the result as a value."""
     result = run_check(exercise_id, answer)
     title = _REGISTRY[exercise_id].title if exercise_id in _REGISTRY else ""
-    icon = {"passed": "✅", "failed": "❌", "not_attempted": "⏳", "error": "⚠️"}[result.status]
-    print(f"{icon} Задание {exercise_id}{' «' + title + '»' if title else ''}: {result.message}")
+    print(f"{VERDICTS[result.status]} · Задание {exercise_id}{' «' + title + '»' if title else ''}: {result.message}")
     if result.status == "failed":
         print(f"   Подсказка: hint({exercise_id!r}); решение: solution({exercise_id!r}).")
     if result.status in ("passed", "failed"):
@@ -191,28 +195,44 @@ def hint(exercise_id: str, level: int = 1) -> None:
     print(f"💡 Подсказка {level} из {len(exercise.hints)} к заданию {exercise_id}: {exercise.hints[level - 1]}{more}")
 
 
+def solution_text(exercise_id: str) -> str:
+    """The reference solution as runnable code: its imports, then its source."""
+    exercise = get_exercise(exercise_id)
+    ref = exercise.reference
+    source = textwrap.dedent(inspect.getsource(ref)) if callable(ref) else f"{exercise.answer_name or 'answer'} = {ref!r}\n"
+    return (exercise.imports.strip() + "\n\n\n" if exercise.imports.strip() else "") + source
+
+
 def solution(exercise_id: str) -> None:
-    """Print the reference solution's source code."""
+    """Print the reference solution: code that runs when pasted after the lesson's setup cell."""
     try:
         exercise = get_exercise(exercise_id)
     except KeyError as e:
         print(f"⚠️ {e.args[0]}")
         return
-    ref = exercise.reference
-    source = inspect.getsource(ref) if callable(ref) else repr(ref)
-    print(f"Эталонное решение задания {exercise_id}:\n\n{textwrap.dedent(source)}")
+    name = exercise.answer_name
+    usage = f"\n# проверка: check({exercise_id!r}, {name})" if name else ""
+    print(f"Эталонное решение задания {exercise_id}:\n\n{solution_text(exercise_id)}{usage}")
 
 
 def progress(lesson: str | None = None) -> None:
-    """Print each exercise's state: решено / есть попытки / ещё не решено."""
-    data = _load_progress()
-    if lesson is not None:
-        _load_lesson(lesson)
-    registry = dict(sorted(_REGISTRY.items())) if lesson is not None else exercises()
+    """Print each exercise's state (решено / есть попытки / ещё не решено), then the quiz
+    score and the predictions of the lesson (or of the whole course)."""
+    from course_helpers import predictions, quizzes as quiz
+
+    data = progress_store.load()["exercises"]
+    load_lessons(lesson)
+    registry = exercises() if lesson is None else dict(sorted(_REGISTRY.items()))
     for exercise_id, exercise in registry.items():
         if lesson is not None and not exercise_id.startswith(f"{lesson}."):
             continue
         entry = data.get(exercise_id)
-        state = ("решено" if entry and entry["passed"] else
-                 f"попыток: {entry['attempts']}" if entry else "ещё не решено")
+        state = ("решено" if entry and entry.get("passed") else
+                 f"попыток: {entry.get('attempts', 0)}" if entry else "ещё не решено")
         print(f"  {'✅' if state == 'решено' else '·'} {exercise_id} {exercise.title}: {state}")
+    total, answered, right = quiz.summary(lesson)
+    if total:
+        print(f"  Тест: отвечено {answered} из {total}, верно с первой попытки — {right}.")
+    points, made, guessed = predictions.summary(lesson)
+    if points:
+        print(f"  Прогнозы: сделано {made} из {points}, верных — {guessed}.")

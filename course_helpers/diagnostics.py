@@ -114,9 +114,10 @@ def _mode_item() -> Item:
 
 
 def _progress_item() -> Item:
-    from course_helpers.checks import _load_progress, exercises
+    from course_helpers import progress_store
+    from course_helpers.checks import exercises
 
-    done = sum(1 for entry in _load_progress().values() if entry.get("passed"))
+    done = sum(1 for entry in progress_store.load()["exercises"].values() if entry.get("passed"))
     return Item(True, "прогресс", f"решено заданий: {done} из {len(exercises())}")
 
 

@@ -29,6 +29,9 @@ from course_helpers.provider import PracticeProvider, ProviderError, start_provi
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 OPENROUTER_URL = "https://openrouter.ai/api/v1"
+# Online mode talks to OpenRouter; an instructor may point it at another OpenRouter-compatible
+# endpoint (a company gateway, or a stand-in server in the tests) with this variable.
+ONLINE_BASE_VAR = "COURSE_ONLINE_BASE"
 LESSONS = {
     "00": "Старт: как устроен курс",
     "01": "Кэширование",
@@ -91,6 +94,21 @@ class Course:
     def reset(self) -> None:
         """Practice provider back to its start: no faults, limits, latency overrides or stats."""
         self.provider.reset()
+
+    @contextmanager
+    def practice(self) -> Iterator[PracticeProvider]:
+        """Run a demonstration on the practice provider, whatever the mode (lessons 01–03, 06, 07).
+
+        Faults, rate limits and request counters exist only there: in online mode the block
+        temporarily points LiteLLM back at the practice provider and says so; offline it
+        changes nothing and prints nothing.
+        """
+        if self.mode != "online":
+            yield self.provider
+            return
+        print("🧪 Онлайн-режим: этот опыт идёт на практическом провайдере — сбои и счётчики запросов есть только у него.")
+        with practice_env() as provider:
+            yield provider
 
     def banner(self) -> str:
         """The short Russian banner printed by :func:`start_lesson`."""
@@ -167,9 +185,14 @@ def _install_hints() -> None:
     shell.set_custom_exc((Exception,), handler)
 
 
+def online_base() -> str:
+    """The OpenRouter API base used in online mode (``COURSE_ONLINE_BASE`` or openrouter.ai)."""
+    return (os.environ.get(ONLINE_BASE_VAR) or OPENROUTER_URL).rstrip("/")
+
+
 def _check_online_key(key: str) -> str | None:
     """Ask OpenRouter whether the key is valid; a Russian problem description or None."""
-    request = urllib.request.Request(f"{OPENROUTER_URL}/key", headers={"Authorization": f"Bearer {key}"})
+    request = urllib.request.Request(f"{online_base()}/key", headers={"Authorization": f"Bearer {key}"})
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             json.loads(response.read())
@@ -235,9 +258,11 @@ def start_lesson(lesson: str, *, latency_scale: float | None = None, quiet: bool
     if mode == "online":
         for name in _REDIRECTS:
             os.environ.pop(name, None)
+        if online_base() != OPENROUTER_URL:
+            os.environ["OPENROUTER_API_BASE"] = online_base()
         os.environ["OPENROUTER_API_KEY"] = key
         notes.append("Сбои, лимиты и статистика практического провайдера в онлайн-режиме касаются только его, "
-                     "а не настоящих моделей.")
+                     "а не настоящих моделей: опыты с ними идут на практическом провайдере, и ячейка об этом скажет.")
     else:
         _point_litellm_at(provider)
     _quiet_litellm()

@@ -30,14 +30,18 @@ def test_wrong_answers_fail(course, exercise_id: str) -> None:
 
 
 @pytest.mark.parametrize("exercise_id", list(EXERCISES))
-def test_not_attempted_is_friendly(course, exercise_id: str) -> None:
+def test_not_attempted_is_friendly(course, exercise_id: str, capsys) -> None:
+    from course_helpers.checks import check
+
     def stub(*args, **kwargs):
         raise NotImplementedError
 
     for answer in (..., stub):
         result = run_check(exercise_id, answer)
         assert result.status == "not_attempted", (exercise_id, result)
-        assert "ещё не решено" in result.message
+        assert "замените" in result.message, result.message
+        check(exercise_id, answer)
+        assert capsys.readouterr().out.startswith(f"⏳ ещё не решено · Задание {exercise_id}")
 
 
 @pytest.mark.parametrize("exercise_id", list(EXERCISES))

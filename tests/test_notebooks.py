@@ -69,4 +69,14 @@ def test_lesson_template(path: Path) -> None:
 def test_exercises_are_left_unsolved_for_the_learner(path: Path) -> None:
     nb = committed(path)
     outputs = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
-    assert "✅ Задание" not in outputs, "the committed notebook must not contain solved exercises"
+    assert "✅ верно · Задание" not in outputs, "the committed notebook must not contain solved exercises"
+
+
+@pytest.mark.parametrize("path", [p for p in SOURCES if not p.stem.startswith("00")], ids=IDS[1:])
+def test_stored_notebook_gives_no_hint_or_solution_away(path: Path) -> None:
+    """Only lesson 00 runs hint() to show how hints work; elsewhere a hint or solution is the
+    learner's choice, never printed in the stored notebook."""
+    nb = committed(path)
+    calls = [line for c in nb.cells if c.cell_type == "code" for line in c.source.splitlines()
+             if re.match(r"\s*(hint|solution)\(", line)]
+    assert not calls, f"{path.stem} runs {calls} in the stored notebook (a spoiler)"
