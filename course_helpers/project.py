@@ -24,7 +24,7 @@ from typing import Any, Callable
 import litellm
 import openai
 import pydantic
-from litellm.caching.caching import LiteLLMCacheType
+from litellm.caching.caching import Cache, LiteLLMCacheType
 
 from course_helpers.redis_server import redis_host_port, redis_url
 from course_helpers.session import state_dir
@@ -39,9 +39,13 @@ def setup_caching(kind: str = "disk", directory: str | Path | None = None, ttl: 
     """The seed's ``config.setup_caching()``: enable LiteLLM's cache and return it.
 
     ``kind``: ``"disk"`` (the seed's choice; exists only up to LiteLLM 1.108.x),
-    ``"local"`` (in-memory) or ``"redis"`` (a real server from :func:`redis_url`). For
-    Redis the default TTL is raised from LiteLLM's 60 s to one hour unless ``ttl`` is given.
-    ``reset=True`` deletes the disk cache folder first: the way out of a corrupted cache.
+    ``"local"`` (in-memory: at most 200 entries, a cap ``Cache`` does not let you change)
+    or ``"redis"`` (a real server from :func:`redis_url`). For Redis the default TTL is
+    raised from LiteLLM's 60 s to one hour unless ``ttl`` is given. ``reset=True`` deletes
+    the disk cache folder first: the way out of a corrupted cache.
+
+    An existing cache is replaced (``litellm.cache = Cache(...)``, LiteLLM's documented
+    form), unlike ``enable_cache``, which silently keeps it.
     """
     kinds = {"disk": "DISK", "local": "LOCAL", "redis": "REDIS"}
     if kind not in kinds:
@@ -60,9 +64,8 @@ def setup_caching(kind: str = "disk", directory: str | Path | None = None, ttl: 
         options.update(host=host, port=str(port), ttl=ttl or 3600)
     if ttl is not None:
         options["ttl"] = ttl
-    litellm.disable_cache()  # enable_cache silently keeps an existing cache: replace it instead
     try:
-        litellm.enable_cache(**options)
+        litellm.cache = Cache(**options)
     except ModuleNotFoundError as e:
         raise RuntimeError(f"Для кэша {kind} не хватает пакета ({e}). Выполните: "
                            "pip install -r requirements.txt") from None

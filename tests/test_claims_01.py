@@ -8,18 +8,24 @@ its own prompts (a uuid), so a persistent cache never answers for another test.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
 import textwrap
+import threading
 import time
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import litellm
 import pytest
-from litellm.caching.caching import LiteLLMCacheType
+from litellm.caching.caching import Cache, LiteLLMCacheType
 
 MODEL = "openrouter/openai/gpt-4o-mini"
 
@@ -175,6 +181,98 @@ def test_wrong_key_gets_cached_answer_but_401_without_cache(provider) -> None:
     assert info.value.status_code == 401
 
 
+def test_api_base_is_not_in_the_key(provider) -> None:
+    litellm.enable_cache()
+    m = msgs("api-base")
+    call(m)  # the default deployment (OPENROUTER_API_BASE)
+    r = call(m, api_base=provider.api_base("openrouter", deployment="d2"))
+    assert hit(r) and provider.stats()["requests"] == 1
+    call(m, cache={"no-cache": True}, api_base=provider.api_base("openrouter", deployment="d1"))
+    r = call(m, api_base=provider.api_base("openrouter", deployment="d2"))
+    assert hit(r) and provider.requests(deployment="d2") == 0  # d1's answer served for d2
+
+
+def test_namespace_separates_tenants_with_a_prefixed_key(provider) -> None:
+    litellm.enable_cache()
+    m = msgs("namespace")
+    alice = call(m, cache={"namespace": "alice"})
+    bob = call(m, cache={"namespace": "bob"})
+    assert not hit(alice) and not hit(bob) and provider.stats()["requests"] == 2
+    again = call(m, cache={"namespace": "alice"})
+    assert hit(again) and again.id == alice.id != bob.id  # alice's own stored answer
+    plain_key = litellm.cache.get_cache_key(model=MODEL, messages=m)
+    assert again._hidden_params["cache_key"] == f"alice:{plain_key}"
+    assert litellm.cache.get_cache_key(model=MODEL, messages=m, cache={"namespace": "alice"}) == f"alice:{plain_key}"
+    assert not hit(call(m))  # without a namespace: a third key
+    assert provider.stats()["requests"] == 3
+
+
+@contextmanager
+def recording_proxy(target: str) -> Iterator[tuple[str, list[dict]]]:
+    """A loopback proxy in front of the practice provider that records every JSON body it forwards."""
+    bodies: list[dict] = []
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: no env proxies
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            data = self.rfile.read(int(self.headers["Content-Length"]))
+            bodies.append(json.loads(data))
+            headers = {k: v for k, v in self.headers.items() if k.lower() in ("authorization", "content-type")}
+            try:
+                with opener.open(urllib.request.Request(target + self.path, data=data, headers=headers),
+                                 timeout=60) as answer:
+                    status, payload = answer.status, answer.read()
+            except urllib.error.HTTPError as error:
+                status, payload = error.code, error.read()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", bodies
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize("model,path,user_sent", [(MODEL, "/api/v1", False), ("openai/gpt-4o-mini", "/v1", True)],
+                         ids=["openrouter", "openai"])
+def test_namespace_never_changes_the_request_user_only_via_openai(provider, model, path, user_sent) -> None:
+    litellm.enable_cache()
+    m = msgs("request-body")
+    with recording_proxy(provider.url) as (proxy, bodies):
+        for options in ({}, {"cache": {"namespace": "alice"}}, {"user": "alice"}):
+            assert not hit(call(m, model=model, api_base=proxy + path, **options))  # three keys: three requests
+    plain, namespaced, with_user = bodies
+    assert plain["messages"] == m
+    assert namespaced == plain  # the namespace stays inside LiteLLM
+    assert (with_user.pop("user", None) == "alice") is user_sent  # openrouter/ silently drops user=
+    assert with_user == plain
+    assert provider.stats()["requests"] == 3
+
+
+def test_requests_with_more_than_4_messages_are_not_cached(provider) -> None:
+    litellm.enable_cache()
+    assert litellm.cache.max_messages == 4
+    four = [{"role": "user", "content": f"{text} {uuid.uuid4().hex[:10]}"} for text in "abcd"]
+    five = [{"role": "system", "content": "test_claims_01 max_messages"}, *four]  # the system message counts
+    call(four)
+    assert hit(call(four))
+    call(five)
+    assert not hit(call(five))  # neither read nor written
+    assert provider.stats()["requests"] == 3
+    litellm.cache = Cache(max_messages=None)
+    call(five)
+    assert hit(call(five))
+
+
 # --- 1.6 per-call controls, disable_cache ------------------------------------------------------
 def test_no_cache_skips_read_and_stores_fresh_answer(provider) -> None:
     litellm.enable_cache()
@@ -193,12 +291,38 @@ def test_no_store_does_not_write(provider) -> None:
     assert provider.stats()["requests"] == 2
 
 
-def test_caching_false_bypasses_cache(provider) -> None:
-    litellm.enable_cache()
+@pytest.mark.parametrize("kind", ["disk", "local"])
+def test_caching_false_skips_the_read_but_still_writes(provider, tmp_path, kind) -> None:
+    disk(tmp_path) if kind == "disk" else litellm.enable_cache()
     m = msgs("caching-false")
-    call(m)
-    assert not hit(call(m, caching=False))
+    assert not hit(call(m, caching=False))  # a new prompt: a miss...
+    assert hit(call(m)) and provider.stats()["requests"] == 1  # ...but written: the next call is a hit
+    assert not hit(call(m, caching=False))  # the read is skipped though the entry exists
     assert provider.stats()["requests"] == 2
+
+
+def test_caching_false_also_writes_in_async_calls(provider) -> None:
+    litellm.enable_cache()
+    m = msgs("caching-false-async")
+
+    async def scenario() -> tuple[bool, bool]:
+        first = await litellm.acompletion(model=MODEL, messages=m, caching=False)
+        await asyncio.sleep(0.5)  # the async write is a background task
+        return hit(first), hit(await litellm.acompletion(model=MODEL, messages=m))
+
+    assert asyncio.run(scenario()) == (False, True)
+    assert provider.stats()["requests"] == 1
+
+
+@pytest.mark.parametrize("kind", ["disk", "local"])
+def test_no_cache_plus_no_store_bypasses_the_cache_entirely(provider, tmp_path, kind) -> None:
+    disk(tmp_path) if kind == "disk" else litellm.enable_cache()
+    bypass = {"no-cache": True, "no-store": True}
+    m = msgs("bypass")
+    assert not hit(call(m, cache=dict(bypass)))
+    assert not hit(call(m))  # nothing was written
+    assert not hit(call(m, cache=dict(bypass)))  # and the entry written just now is not read
+    assert provider.stats()["requests"] == 3
 
 
 @pytest.mark.parametrize("kind", ["disk", "local"])
@@ -214,6 +338,13 @@ def test_ttl_and_s_maxage(provider, tmp_path, kind) -> None:
     assert not hit(call(m_age, cache={"s-maxage": 1}))  # too old: refetched
 
 
+CALLBACK_LISTS = ("input_callback", "success_callback", "_async_success_callback")
+
+
+def cache_marks() -> list[bool]:
+    return ["cache" in getattr(litellm, name) for name in CALLBACK_LISTS]
+
+
 def test_disable_cache_sets_none_and_disk_survives_reenable(provider, tmp_path) -> None:
     disk(tmp_path)
     m = msgs("disable")
@@ -223,6 +354,58 @@ def test_disable_cache_sets_none_and_disk_survives_reenable(provider, tmp_path) 
     assert not hit(call(m))
     disk(tmp_path)
     assert hit(call(m))
+
+
+def test_disable_cache_drops_the_cache_marks_and_cache_constructor_restores_them(provider, tmp_path) -> None:
+    disk(tmp_path)
+    assert cache_marks() == [True, True, True]
+    litellm.disable_cache()
+    assert litellm.cache is None and cache_marks() == [False, False, False]
+    litellm.cache = Cache(type=LiteLLMCacheType.DISK, disk_cache_dir=str(tmp_path))
+    assert cache_marks() == [True, True, True]
+
+
+def test_cache_marks_do_not_decide_reads_and_writes(provider) -> None:
+    litellm.enable_cache()
+    cache = litellm.cache
+    litellm.disable_cache()
+    litellm.cache = cache  # an existing object back, without the marks
+    assert cache_marks() == [False, False, False]
+    m = msgs("no-marks")
+    call(m)
+    assert hit(call(m)) and provider.stats()["requests"] == 1
+
+
+@pytest.mark.parametrize("kind", ["disk", "local"])
+def test_documented_cache_object_form_caches(provider, tmp_path, kind) -> None:
+    options = {"type": LiteLLMCacheType.DISK, "disk_cache_dir": str(tmp_path)} if kind == "disk" else {}
+    litellm.cache = Cache(**options)
+    assert type(litellm.cache.cache).__name__ == ("DiskCache" if kind == "disk" else "InMemoryCache")
+    m = msgs("cache-object")
+    call(m)
+    assert hit(call(m)) and provider.stats()["requests"] == 1
+    litellm.cache = Cache(**options)  # replaces the cache: a new DISK object sees the same folder
+    assert hit(call(m)) is (kind == "disk")
+
+
+def test_default_off_caches_only_calls_with_use_cache(provider) -> None:
+    litellm.cache = Cache(mode="default_off")
+    m = msgs("opt-in")
+    assert not hit(call(m)) and not hit(call(m))  # a plain call neither reads...
+    assert not hit(call(m, cache={"use-cache": True}))  # ...nor writes: nothing stored yet
+    assert hit(call(m, cache={"use-cache": True}))  # use-cache reads and writes
+    assert not hit(call(m))  # the entry exists, a plain call still does not read it
+    assert provider.stats()["requests"] == 4
+
+    async def scenario() -> list[bool]:
+        m = msgs("opt-in-async")
+        hits = []
+        for options in ({}, {"cache": {"use-cache": True}}, {"cache": {"use-cache": True}}):
+            hits.append(hit(await litellm.acompletion(model=MODEL, messages=m, **options)))
+            await asyncio.sleep(0.5)  # let a background write finish
+        return hits
+
+    assert asyncio.run(scenario()) == [False, False, True]
 
 
 # --- 1.7 LOCAL, enable_cache does not replace ----------------------------------------------------
@@ -245,6 +428,27 @@ def test_enable_cache_keeps_an_existing_cache_update_cache_replaces(tmp_path) ->
     assert litellm.cache is existing and type(litellm.cache.cache).__name__ == "DiskCache"
     litellm.update_cache(type=LiteLLMCacheType.LOCAL)
     assert type(litellm.cache.cache).__name__ == "InMemoryCache"
+
+
+def test_local_cache_holds_at_most_200_entries(provider) -> None:
+    provider.set_latency_scale(0)  # 200 quick misses; the provider fixture resets the scale
+    litellm.enable_cache()
+    assert litellm.cache.cache.max_size_in_memory == 200
+    first = msgs("cap-first")
+    call(first)
+    for i in range(199):
+        call(msgs(f"cap{i}"))
+    assert hit(call(first))  # 200 entries: all still there
+    call(msgs("cap-201st"))  # the 201st entry evicts the one that expires first: the oldest
+    assert not hit(call(first))
+    assert provider.stats()["requests"] == 202
+
+
+def test_local_cache_cap_cannot_be_set_through_cache_or_enable_cache() -> None:
+    litellm.enable_cache(max_size_in_memory=10_000)
+    assert litellm.cache.cache.max_size_in_memory == 200
+    litellm.cache = Cache(max_size_in_memory=10_000)
+    assert litellm.cache.cache.max_size_in_memory == 200
 
 
 # --- 1.8 async and streaming --------------------------------------------------------------------
@@ -368,7 +572,8 @@ def test_real_cache_types() -> None:
 def test_setup_caching_local_and_redis_ttl(redis_url) -> None:
     from course_helpers import setup_caching
 
-    assert type(setup_caching("local").cache).__name__ == "InMemoryCache"
-    litellm.disable_cache()
-    cache = setup_caching("redis")
+    local = setup_caching("local")
+    assert type(local.cache).__name__ == "InMemoryCache"
+    cache = setup_caching("redis")  # replaces the enabled cache (enable_cache would keep it)
+    assert cache is litellm.cache and cache is not local
     assert type(cache.cache).__name__ == "RedisCache" and cache.ttl == 3600

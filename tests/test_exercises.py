@@ -57,3 +57,57 @@ def test_hints_and_solution_print(capsys, exercise_id: str) -> None:
 def test_unknown_exercise_lists_known_ids() -> None:
     result = run_check("99.1", lambda: None)
     assert result.status == "error" and "Нет задания '99.1'" in result.message and "00.1" in result.message
+
+
+def _fresh_by_caching_false(prompt: str):
+    import litellm
+
+    return litellm.completion(model="openrouter/openai/gpt-4o-mini", messages=[{"role": "user", "content": prompt}],
+                              caching=False)  # skips the read, still writes: as good as no-cache here
+
+
+def _fresh_by_bypass(prompt: str):
+    import litellm
+
+    return litellm.completion(model="openrouter/openai/gpt-4o-mini", messages=[{"role": "user", "content": prompt}],
+                              cache={"no-cache": True, "no-store": True})
+
+
+def _tenant_by_namespace(prompt: str, tenant: str):
+    import litellm
+
+    return litellm.completion(model="openrouter/openai/gpt-4o-mini", messages=[{"role": "user", "content": prompt}],
+                              cache={"namespace": tenant})
+
+
+def _tenant_by_redis_namespace_metadata(prompt: str, tenant: str):
+    import litellm
+
+    return litellm.completion(model="openrouter/openai/gpt-4o-mini", messages=[{"role": "user", "content": prompt}],
+                              metadata={"redis_namespace": tenant})
+
+
+# Correct solutions written differently from the reference: the checker must accept them too.
+OTHER_CORRECT = [
+    ("01.2", _fresh_by_caching_false),
+    ("01.2", _fresh_by_bypass),
+    ("01.3", _tenant_by_namespace),
+    ("01.3", _tenant_by_redis_namespace_metadata),
+]
+
+
+@pytest.mark.parametrize("exercise_id,answer", OTHER_CORRECT, ids=[f"{e}-{a.__name__}" for e, a in OTHER_CORRECT])
+def test_other_correct_solutions_pass(course, exercise_id: str, answer) -> None:
+    result = run_check(exercise_id, answer)
+    assert result.status == "passed", result.message
+
+
+def test_01_3_never_reading_for_one_tenant_fails_naming_the_mistake(course) -> None:
+    import litellm
+
+    def no_cache_for_bob(prompt: str, tenant: str):
+        return litellm.completion(model="openrouter/openai/gpt-4o-mini",
+                                  messages=[{"role": "user", "content": prompt}], cache={"no-cache": tenant == "bob"})
+
+    result = run_check("01.3", no_cache_for_bob)
+    assert result.status == "failed" and "no-cache" in result.message and "ответ, полученный для bob" in result.message

@@ -49,6 +49,16 @@ def test_parameters_change_the_key_and_checkbox_bypasses(lab: CacheLab, provider
     assert provider.stats()["requests"] == 3
 
 
+def test_unticked_checkbox_neither_reads_nor_writes(lab: CacheLab, provider) -> None:
+    lab.use_cache.value = False
+    assert lab.send() == OFF
+    lab.use_cache.value = True
+    assert lab.send() == MISS  # caching=False would have written the answer: a HIT here
+    assert lab.send() == HIT
+    assert [s.reached_provider for s in lab.history] == [1, 1, 0]
+    assert "caching=False" not in lab.use_cache.description
+
+
 def test_button_click_and_clear(lab: CacheLab) -> None:
     lab.button.click()
     assert len(lab.history) == 1 and lab.chart.value

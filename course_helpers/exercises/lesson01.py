@@ -110,7 +110,8 @@ def check_fresh_answer(fresh_answer: Callable[[str], Any]) -> str:
 
 # --- 01.3 -----------------------------------------------------------------------------
 def reference_tenant_call(prompt: str, tenant: str) -> Any:
-    # user входит в ключ кэша: у каждого клиента свои записи
+    # user входит в ключ кэша: у каждого клиента свои записи.
+    # Так же подойдёт cache={"namespace": tenant}: ключ tenant:<sha256>, запрос провайдеру не меняется.
     return litellm.completion(model="openrouter/openai/gpt-4o-mini",
                               messages=[{"role": "user", "content": prompt}],
                               user=tenant)
@@ -126,13 +127,24 @@ def check_tenant_call(tenant_call: Callable[[str, str], Any]) -> str:
         after_bob = _requests()
         again = tenant_call(prompt, "alice")
         after_again = _requests()
+        bob_again = tenant_call(prompt, "bob")
+        after_bob_again = _requests()
     _expect_response(first, prompt)
     expect(after_alice == 1, f"первый запрос alice должен дойти до провайдера (дошло: {after_alice}).")
     expect(not _hit(other) and after_bob == 2,
            "bob получил ответ, закэшированный для alice: записи клиентов не разделены. "
-           "Ключ кэша не учитывает api_key и metadata.")
+           "Ключ кэша не учитывает api_key, api_base и metadata.")
     expect(_hit(again) and after_again == 2,
            "повторный запрос alice не попал в кэш: кэш для одного клиента должен работать.")
+    # Every provider response has its own id, and a hit returns the stored response with it.
+    expect(getattr(again, "id", None) == getattr(first, "id", None),
+           "alice получила из кэша ответ, полученный для bob: у клиентов один и тот же ключ, и ответ bob "
+           "записался поверх записи alice. Не читать кэш для одного клиента (cache={'no-cache': ...} или "
+           "caching=False) — не разделение: свежий ответ всё равно пишется в кэш. Сделайте ключи разными: "
+           "user=tenant или cache={'namespace': tenant}.")
+    expect(_hit(bob_again) and after_bob_again == 2,
+           f"повторный запрос bob не попал в кэш (провайдер получил запросов: {after_bob_again}, а должен 2): "
+           "кэш должен работать для каждого клиента, а не только для одного.")
     return "у каждого клиента свои записи в кэше, а повтор того же клиента — попадание."
 
 
@@ -183,14 +195,20 @@ register(Exercise(
     check=check_tenant_call,
     reference=reference_tenant_call,
     hints=[
-        "Посмотрите таблицу раздела 1.4: какие параметры входят в ключ кэша, а какие нет?",
-        "api_key и metadata в ключ не входят, а user — входит. Передайте user=tenant.",
+        "Посмотрите таблицу раздела 1.5: какие параметры входят в ключ кэша, а какие нет?",
+        "api_key, api_base и metadata в ключ не входят, а user — входит: передайте user=tenant. "
+        "Или, не меняя запрос к провайдеру, cache={'namespace': tenant}.",
     ],
     wrong_answers=[
         lambda prompt, tenant: litellm.completion(model=MODEL, messages=[{"role": "user", "content": prompt}]),
         lambda prompt, tenant: litellm.completion(model=MODEL, messages=[{"role": "user", "content": prompt}],
                                                   metadata={"tenant": tenant}),  # not in the key
         lambda prompt, tenant: litellm.completion(model=MODEL, messages=[{"role": "user", "content": prompt}],
-                                                  caching=False),  # safe, but no cache at all
+                                                  caching=False),  # never reads the cache (but writes)
+        lambda prompt, tenant: litellm.completion(model=MODEL, messages=[{"role": "user", "content": prompt}],
+                                                  cache={"no-cache": tenant == "bob"}),  # bob overwrites alice
+        lambda prompt, tenant: litellm.completion(model=MODEL, messages=[{"role": "user", "content": prompt}],
+                                                  cache={"no-cache": tenant == "bob",  # bob bypasses the cache
+                                                         "no-store": tenant == "bob"}),
     ],
 ))

@@ -2,8 +2,9 @@
 watch latency and hit / miss grow into a chart.
 
 The panel never enables a cache itself: it uses whatever ``litellm.cache`` the notebook
-set up, so the lesson's ``enable_cache`` calls stay visible. The «кэш» checkbox switches
-the cache off for one call with ``caching=False``.
+set up, so the lesson's ``enable_cache`` calls stay visible. Unticking «кэш» sends one call
+past the cache with ``cache={"no-cache": True, "no-store": True}`` (no read, no write).
+``caching=False`` would not do: it skips the read but still writes the answer.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from matplotlib.patches import Patch
 MODEL = "openrouter/openai/gpt-4o-mini"
 HIT, MISS, OFF, ERROR = "попадание", "промах", "без кэша", "ошибка"
 COLORS = {HIT: "#1a7f37", MISS: "#d4a72c", OFF: "#8c959f", ERROR: "#cf222e"}
+BYPASS = {"no-cache": True, "no-store": True}  # per-call: neither read nor write the cache
 
 
 @dataclass
@@ -44,7 +46,8 @@ class CacheLab:
         self.prompt = widgets.Text(value="Что такое кэширование?", description="Запрос:", layout=wide)
         self.temperature = widgets.FloatSlider(value=0.0, min=0.0, max=1.0, step=0.1, description="temperature")
         self.max_tokens = widgets.IntSlider(value=128, min=16, max=512, step=16, description="max_tokens")
-        self.use_cache = widgets.Checkbox(value=True, description="кэш (иначе caching=False)")
+        self.use_cache = widgets.Checkbox(value=True, indent=False, layout=wide,
+                                          description="кэш (снять — вызов мимо кэша: без чтения и без записи)")
         self.button = widgets.Button(description="Отправить", button_style="primary", icon="paper-plane")
         self.reset_button = widgets.Button(description="Очистить график", icon="eraser")
         self.result = widgets.HTML(message_html("Нажмите «Отправить» два раза подряд.", None))
@@ -60,7 +63,7 @@ class CacheLab:
         """Send one request (the button's handler); return HIT, MISS, OFF or ERROR."""
         options: dict = {"temperature": self.temperature.value, "max_tokens": self.max_tokens.value}
         if not self.use_cache.value:
-            options["caching"] = False
+            options["cache"] = dict(BYPASS)  # a fresh dict for every call
         before = self.provider.stats()["requests"]
         start = time.perf_counter()
         try:

@@ -9,7 +9,8 @@
 # - разберётесь, откуда берутся ~200 мс на первом попадании и почему промах — это не `cache_hit=False`;
 # - докажете вторым процессом, что дисковый кэш переживает перезапуск ядра;
 # - узнаете, что входит в ключ кэша, а что нет — и чем это опасно (ключ API в него не входит!);
-# - научитесь управлять кэшем в отдельном вызове (`no-cache`, `no-store`, `ttl`, `s-maxage`);
+# - научитесь управлять кэшем в отдельном вызове (`no-cache`, `no-store`, `ttl`, `s-maxage`, `namespace`)
+#   и увидите, что `caching=False` — вовсе не «без кэша»;
 # - попробуете кэш в памяти, `acompletion` и стриминг — и увидите гонку асинхронной записи;
 # - подключите настоящий Redis: ключи, `namespace`, TTL 60 секунд по умолчанию, общий кэш двух процессов;
 # - узнаете настоящий список типов кэша и что делать после удаления `DISK` в LiteLLM 1.109.0.
@@ -248,22 +249,33 @@ variants = [
     ("metadata={'team': 'a'}", dict(model=MODEL, messages=base, metadata={"team": "a"})),
     ("timeout=30", dict(model=MODEL, messages=base, timeout=30)),
     ("num_retries=2", dict(model=MODEL, messages=base, num_retries=2)),
+    ("другое развёртывание (api_base)",
+     dict(model=MODEL, messages=base, api_base=course.provider.api_base("openrouter", deployment="d2"))),
     ("другой api_key (неверный!)", dict(model=MODEL, messages=base, api_key="wrong-practice-key")),
+    ("cache={'namespace': 'alice'}", dict(model=MODEL, messages=base, cache={"namespace": "alice"})),
 ]
 
-print(f"{'что изменили':<28} {'попадание':<10} дошло")
+print(f"{'что изменили':<32} {'попадание':<10} дошло")
 for label, kwargs in variants:
     before = served()
     r = litellm.completion(**kwargs)
-    print(f"{label:<28} {hit(r)!s:<10} {served() - before}")
+    print(f"{label:<32} {hit(r)!s:<10} {served() - before}")
 
 # %% [markdown]
 # **В ключе:** строка модели (точная: `openrouter/openai/gpt-4o-mini` ≠ `openai/gpt-4o-mini`),
 # `messages` (побайтно — лишний пробел меняет ключ), `temperature`, `max_tokens`, `seed`, `user`,
 # а ещё `stream` (раздел 1.8).
-# **Не в ключе:** `metadata`, `timeout`, `num_retries` и **`api_key`**.
+# **Не в ключе:** `metadata`, `timeout`, `num_retries`, **`api_base`** и **`api_key`**.
 #
-# Последняя строка таблицы — дыра в безопасности. Запрос с **неверным** ключом получил ответ из
+# `api_base` — адрес развёртывания (deployment). Раз его нет в ключе, ответ, полученный от одного
+# развёртывания, отдаётся и для другого с тем же именем модели — например, для своего сервера
+# вместо облачного: провайдер `d2` запроса не получил.
+#
+# Последняя строка — не параметр модели, а указание самому кэшу: `cache={"namespace": "alice"}`
+# добавляет к ключу префикс `alice:`, и у записей alice своё пространство имён. Провайдеру при
+# этом уходит тот же запрос, что и без `namespace`.
+#
+# Строка с `api_key` — дыра в безопасности. Запрос с **неверным** ключом получил ответ из
 # кэша, а провайдер его даже не увидел. Без кэша тот же ключ получает честный отказ:
 
 # %%
@@ -275,8 +287,11 @@ except litellm.AuthenticationError as e:
 # %% [markdown]
 # > **Осторожно:** ключ кэша **не учитывает `api_key`**. Если один сервис обслуживает нескольких
 # > клиентов со своими ключами, ответ, закэшированный для одного, получит другой — даже с
-# > неверным или отозванным ключом. Разделяйте записи явно: например, передавайте `user=<клиент>`
-# > (он входит в ключ) или держите для клиентов отдельные кэши. Это задание 01.3.
+# > неверным или отозванным ключом. Разделяйте записи явно: передавайте `user=<клиент>` (он входит
+# > в ключ; это и параметр запроса — с `openai/` LiteLLM отправляет его провайдеру, а с `openrouter/`
+# > молча отбрасывает) или `cache={"namespace": <клиент>}` (ключ `<клиент>:<sha256>`, а запрос
+# > провайдеру не меняется ни у какого провайдера), либо держите для клиентов отдельные кэши.
+# > Это задание 01.3.
 #
 # Ключ можно вычислить заранее — тем же методом, которым пользуется LiteLLM. Это удобно, чтобы
 # удалить конкретную запись:
@@ -286,6 +301,29 @@ key = litellm.cache.get_cache_key(model=MODEL, messages=base)
 r = litellm.completion(model=MODEL, messages=base)
 print("ключ совпадает с тем, что в ответе:", key == r._hidden_params["cache_key"])
 print(key)
+print(litellm.cache.get_cache_key(model=MODEL, messages=base, cache={"namespace": "alice"}), "← с namespace")
+
+# %% [markdown]
+# > **Осторожно:** кэшируется не всякий запрос. У `Cache` есть параметр `max_messages`, по умолчанию
+# > **4**: запрос, в котором **больше четырёх сообщений** (вместе с системным), кэш не читает и не
+# > записывает. Длинный диалог с ассистентом поэтому не кэшируется вовсе, а `cache_hit` молчит.
+# > Снять ограничение: `litellm.cache = Cache(..., max_messages=None)` (или задать своё число).
+
+# %%
+dialog = [
+    {"role": "system", "content": "Отвечай кратко."},
+    {"role": "user", "content": "Привет!"},
+    {"role": "assistant", "content": "Здравствуйте!"},
+    {"role": "user", "content": "Что такое кэш?"},
+    {"role": "assistant", "content": "Хранилище готовых ответов."},
+    {"role": "user", "content": "А зачем он нужен с LLM?"},
+]
+print("max_messages по умолчанию:", litellm.cache.max_messages)
+for messages in (dialog[:4], dialog):
+    litellm.completion(model=MODEL, messages=messages)
+    before = served()
+    again = litellm.completion(model=MODEL, messages=messages)
+    print(f"сообщений в запросе: {len(messages)} | повтор — попадание: {hit(again)!s:<5} | дошло: {served() - before}")
 
 # %% [markdown]
 # ## 1.6 Управление кэшем в одном вызове
@@ -298,7 +336,8 @@ print(key)
 # | `cache={"no-store": True}` | не записывать ответ в кэш |
 # | `cache={"ttl": 1}` | запись проживёт 1 секунду |
 # | `cache={"s-maxage": 1}` | принять из кэша только запись моложе 1 секунды |
-# | `caching=False` | этот вызов вообще без кэша |
+# | `cache={"no-cache": True, "no-store": True}` | мимо кэша совсем: не читать и не записывать |
+# | `caching=False` | не читать из кэша, **но ответ записать** (как `no-cache`) |
 #
 # Проверим каждый.
 
@@ -316,9 +355,25 @@ p = msgs("Контроль: no-store")
 b = served(); show("no-store", litellm.completion(model=MODEL, messages=p, cache={"no-store": True}), b)
 b = served(); show("тот же запрос ещё раз (не сохранён)", litellm.completion(model=MODEL, messages=p), b)
 
+p = msgs("Контроль: no-cache + no-store")
+b = served(); show("no-cache + no-store", litellm.completion(model=MODEL, messages=p, cache={"no-cache": True, "no-store": True}), b)
+b = served(); show("тот же запрос ещё раз (не сохранён)", litellm.completion(model=MODEL, messages=p), b)
+
+# %% [markdown]
+# А `caching=False`? Название обещает «без кэша». Прежде чем запускать, решите: новый запрос
+# отправлен с `caching=False`, следующий такой же — обычный. Будет ли он попаданием?
+
+# %%
 p = msgs("Контроль: caching=False")
-litellm.completion(model=MODEL, messages=p)
+b = served(); show("caching=False (новый запрос)", litellm.completion(model=MODEL, messages=p, caching=False), b)
+b = served(); show("обычный вызов после caching=False", litellm.completion(model=MODEL, messages=p), b)
 b = served(); show("caching=False (запись уже есть)", litellm.completion(model=MODEL, messages=p, caching=False), b)
+
+# %% [markdown]
+# > **Осторожно:** `caching=False` **не выключает кэш для вызова**: он только пропускает чтение, а ответ
+# > всё равно записывается (LiteLLM не пишет в кэш лишь при `no-store`). Следующий обычный вызов
+# > получил этот ответ из кэша, провайдер его не увидел. Так же ведёт себя и `acompletion`.
+# > Чтобы вызов прошёл мимо кэша совсем, нужно `cache={"no-cache": True, "no-store": True}`.
 
 # %% [markdown]
 # Теперь время жизни. Запишем один ответ с `ttl=1`, другой — обычным способом, подождём 1,5 секунды:
@@ -336,26 +391,43 @@ b = served(); show("s-maxage=60: запись возрастом 1,5 секун�
 b = served(); show("s-maxage=1: та же запись — слишком стара", litellm.completion(model=MODEL, messages=p_age, cache={"s-maxage": 1}), b)
 
 # %% [markdown]
-# Выключить кэш для всех — `litellm.disable_cache()`: он просто делает `litellm.cache = None`.
-# Дисковый кэш при этом не стирается: включите его снова с той же папкой — записи на месте.
+# Выключить кэш для всех — `litellm.disable_cache()`. Он делает две вещи: `litellm.cache = None` и
+# убирает метку `"cache"` из списков колбэков `litellm.input_callback`, `litellm.success_callback` и
+# `litellm._async_success_callback`. Дисковый кэш при этом не стирается: создайте его снова с той же
+# папкой — записи на месте.
+#
+# Создадим его в форме из документации LiteLLM — `litellm.cache = Cache(...)`. Конструктор `Cache`
+# сам возвращает метки на место. (В 1.108.14 метки на чтение и запись не влияют: это решает
+# `litellm.cache`.)
 
 # %%
+from litellm.caching.caching import Cache
+
+
+def cache_marks():
+    """Есть ли метка "cache" в input_callback, success_callback и _async_success_callback."""
+    return ["cache" in callbacks for callbacks in
+            (litellm.input_callback, litellm.success_callback, litellm._async_success_callback)]
+
+
 litellm.disable_cache()
-print("litellm.cache после disable_cache():", litellm.cache)
+print("после disable_cache(): litellm.cache =", litellm.cache, "| метки:", cache_marks())
 b = served(); show("без кэша", litellm.completion(model=MODEL, messages=question), b)
 
-litellm.enable_cache(type=LiteLLMCacheType.DISK, disk_cache_dir=str(cache_dir))
-b = served(); show("снова включили DISK с той же папкой", litellm.completion(model=MODEL, messages=question), b)
+litellm.cache = Cache(type=LiteLLMCacheType.DISK, disk_cache_dir=str(cache_dir))
+print("после litellm.cache = Cache(...): метки:", cache_marks())
+b = served(); show("снова DISK с той же папкой", litellm.completion(model=MODEL, messages=question), b)
 
 # %% [markdown]
 # ## 1.7 Кэш в памяти (LOCAL)
 #
-# `litellm.enable_cache()` без аргументов включает кэш в памяти процесса (`InMemoryCache`):
-# быстрый, ничего не пишет на диск, пропадает с процессом, а записи живут **600 секунд** по умолчанию.
+# `litellm.enable_cache()` без аргументов (или `litellm.cache = Cache()`) включает кэш в памяти
+# процесса (`InMemoryCache`): быстрый, ничего не пишет на диск, пропадает с процессом, записи живут
+# **600 секунд** по умолчанию, и их **не больше 200**.
 #
 # > **Осторожно:** `enable_cache()` **ничего не делает, если кэш уже включён**, — молча оставляет
-# > старый. Поэтому при смене типа сначала `litellm.disable_cache()` (или `litellm.update_cache(...)`,
-# > который заменяет кэш всегда).
+# > старый. Поэтому при смене типа сначала `litellm.disable_cache()`, или сразу
+# > `litellm.cache = Cache(...)`, или `litellm.update_cache(...)` — эти два заменяют кэш всегда.
 
 # %%
 litellm.enable_cache()  # кэш уже включён (DISK) — что будет?
@@ -365,6 +437,26 @@ litellm.disable_cache()
 litellm.enable_cache()
 print("после disable_cache() + enable_cache():", type(litellm.cache.cache).__name__)
 print("срок жизни записи по умолчанию:", litellm.cache.cache.default_ttl, "секунд")
+print("предел записей:", litellm.cache.cache.max_size_in_memory)
+
+# %% [markdown]
+# Предел в 200 записей проверим делом: запишем запрос №0, потом ещё 200 разных. Чтобы не ждать
+# двести ответов, попросим практический провайдер на это время отвечать мгновенно.
+
+# %%
+course.provider.set_latency_scale(0)  # отвечать без задержки
+first = msgs("Кэш в памяти: запрос №0")
+litellm.completion(model=MODEL, messages=first)
+for i in range(1, 201):
+    litellm.completion(model=MODEL, messages=msgs(f"Кэш в памяти: запрос №{i}"))
+course.provider.reset()  # обычные задержки (и обнулённые счётчики провайдера)
+
+b = served(); show("запрос №0 после 200 других", litellm.completion(model=MODEL, messages=first), b)
+
+# %% [markdown]
+# Запрос №0 вытеснен: при записи 201-й записи `InMemoryCache` удаляет ту, что истекает раньше всех
+# (при одинаковом TTL — самую старую). Через `Cache(...)` или `enable_cache(...)` этот предел не
+# поменять: `Cache` создаёт `InMemoryCache()` без аргументов. Нужно больше записей — берите DISK или Redis.
 
 # %%
 p = msgs("Кэш в памяти")
@@ -374,6 +466,27 @@ b = served(); show("LOCAL: повтор", litellm.completion(model=MODEL, messag
 litellm.disable_cache()
 litellm.enable_cache()
 b = served(); show("LOCAL: после пересоздания кэша", litellm.completion(model=MODEL, messages=p), b)
+
+# %% [markdown]
+# **Кэш по запросу.** Бывает, что кэшировать нужно не всё, а только отдельные вызовы.
+# `Cache(mode="default_off")` создаёт кэш, которым пользуются лишь вызовы с `cache={"use-cache": True}`.
+# Прогноз: обычный вызов при таком кэше — его читает? записывает? А обычный вызов после `use-cache`?
+
+# %%
+litellm.cache = Cache(mode="default_off")  # LOCAL, но только для вызовов с use-cache
+p = msgs("Кэш по запросу")
+b = served(); show("обычный вызов", litellm.completion(model=MODEL, messages=p), b)
+b = served(); show("обычный вызов ещё раз", litellm.completion(model=MODEL, messages=p), b)
+b = served(); show("use-cache: первый", litellm.completion(model=MODEL, messages=p, cache={"use-cache": True}), b)
+b = served(); show("use-cache: повтор", litellm.completion(model=MODEL, messages=p, cache={"use-cache": True}), b)
+b = served(); show("обычный вызов после use-cache", litellm.completion(model=MODEL, messages=p), b)
+
+litellm.cache = Cache()  # дальше в уроке — обычный кэш в памяти
+
+# %% [markdown]
+# При `mode="default_off"` обычный вызов кэш **не читает и не записывает**: первый `use-cache`
+# тоже промахнулся — до него в кэше ничего не было. Вызов с `use-cache` и читает, и записывает, а
+# записанный им ответ обычный вызов всё равно не берёт.
 
 # %% [markdown]
 # ## 1.8 Асинхронные вызовы и стриминг
@@ -554,37 +667,39 @@ for name in ["REDIS", "DISK", "MONGODB", "DYNAMODB", "CLOUDFLARE"]:
 # `LiteLLMCacheType.DISK` (`AttributeError`), а `enable_cache(type="disk")` даёт
 # `ValueError: Unsupported cache type 'disk'`. Курс поэтому закрепляет 1.108.14. Что делать при обновлении:
 #
-# - **один процесс, перезапуски не важны** → `litellm.enable_cache()` (LOCAL, в памяти, TTL 600 с);
+# - **один процесс, перезапуски не важны** → `litellm.enable_cache()` (LOCAL, в памяти, TTL 600 с,
+#   **не больше 200 записей** — для большего числа разных запросов он не годится);
 # - **несколько процессов или нужно переживать перезапуск** → Redis, с явным `ttl=`;
 # - **долговременное хранение** → `S3`, `GCS` или `AZURE_BLOB`.
 #
 # В «нашем проекте» из исходного урока это `setup_caching()` из `config.py`. В курсе она лежит в
 # `course_helpers` и сделана правильно: тип кэша — параметром, понятная ошибка вместо `AttributeError`
-# на LiteLLM без `DISK`, у Redis срок жизни час вместо 60 секунд.
+# на LiteLLM без `DISK`, у Redis срок жизни час вместо 60 секунд. И она **заменяет** уже включённый
+# кэш (внутри — `litellm.cache = Cache(...)`), а не молча оставляет старый, как `enable_cache`.
 
 # %%
 from course_helpers import setup_caching
 
-litellm.disable_cache()  # setup_caching, как и enable_cache, не заменяет уже включённый кэш
+before = litellm.cache
 cache = setup_caching("local")
-print("setup_caching('local'):", type(cache.cache).__name__)
+print("setup_caching('local'):", type(cache.cache).__name__, "| прежний кэш заменён:", litellm.cache is not before)
 
 if REDIS is not None:
-    litellm.disable_cache()
     cache = setup_caching("redis")
     print("setup_caching('redis'):", type(cache.cache).__name__, "| ttl записей:", cache.ttl, "секунд")
 
-litellm.disable_cache()
 cache = setup_caching("local")  # дальше в уроке — кэш в памяти
 
 # %% [markdown]
 # ## 1.11 Панель: лаборатория кэша
 #
 # Задайте запрос и параметры, нажимайте «Отправить» и смотрите, что попадает в кэш, а что нет.
-# Галочка «кэш» выключает кэш для одного вызова (`caching=False`). Попробуйте:
+# Снятая галочка «кэш» отправляет вызов мимо кэша: `cache={"no-cache": True, "no-store": True}` —
+# без чтения и без записи (`caching=False` здесь не годится: ответ он записывает). Попробуйте:
 # - отправить дважды — второй раз попадание, время в сотни раз меньше;
 # - сдвинуть `temperature` или `max_tokens` — это уже другой ключ, снова промах;
-# - вернуть старое значение — снова попадание.
+# - вернуть старое значение — снова попадание;
+# - снять галочку, отправить новый запрос, вернуть галочку и отправить его снова — промах: запрос мимо кэша ничего не записал.
 #
 # Панель пользуется тем кэшем, что включён сейчас (после 1.10 — в памяти).
 
@@ -595,7 +710,8 @@ lab = CacheLab(course.provider)
 lab.widget
 
 # %% [markdown]
-# Кнопка вызывает `lab.send()`. Вызовем его из кода: три раза один запрос, потом с другой `temperature`.
+# Кнопка вызывает `lab.send()`. Вызовем его из кода: три раза один запрос, потом с другой `temperature`,
+# потом новый запрос мимо кэша и он же с кэшем.
 
 # %%
 lab.prompt.value = "Что такое fallback?"
@@ -603,6 +719,12 @@ print([lab.send() for _ in range(3)])
 
 lab.temperature.value = 0.5
 print("temperature=0.5:", lab.send())
+
+lab.prompt.value = "Что такое namespace?"
+lab.use_cache.value = False
+print("новый запрос, галочка снята:", lab.send())
+lab.use_cache.value = True
+print("тот же запрос, галочка стоит:", lab.send())
 
 # %% [markdown]
 # ## Задания
@@ -675,15 +797,18 @@ check("01.2", fresh_answer)
 #                               messages=[{"role": "user", "content": prompt}],
 #                               cache={"no-cache": True})
 # ```
-# `caching=False` тоже пройдёт проверку, но свежий ответ тогда не попадёт в кэш.
+# `caching=False` тоже пройдёт проверку и делает то же самое: не читает кэш, а свежий ответ записывает
+# (раздел 1.6). А `cache={"no-cache": True, "no-store": True}` пройдёт мимо кэша совсем — в кэше
+# останется старый ответ.
 # </details>
 #
 # ### Задание 1.3. Свой кэш у каждого клиента
 #
 # Сервис обслуживает клиентов `alice` и `bob`. Напишите `tenant_call(prompt, tenant)`, которая отправляет
 # `prompt` модели `openrouter/openai/gpt-4o-mini` так, чтобы **клиенты не получали ответы из кэша друг
-# друга**, но повтор одного клиента попадал в кэш. Проверка включит кэш в памяти и вызовет:
-# alice → bob → alice; до провайдера должны дойти первые два вызова, третий — попадание.
+# друга**, но повтор каждого клиента попадал в кэш. Проверка включит кэш в памяти и вызовет:
+# alice → bob → alice → bob; до провайдера должны дойти первые два вызова, повторы — попадания,
+# и каждый клиент получает из кэша свой ответ.
 
 # %%
 def tenant_call(prompt: str, tenant: str):
@@ -706,8 +831,12 @@ check("01.3", tenant_call)
 # def tenant_call(prompt: str, tenant: str):
 #     return litellm.completion(model="openrouter/openai/gpt-4o-mini",
 #                               messages=[{"role": "user", "content": prompt}],
-#                               user=tenant)  # user входит в ключ кэша, api_key и metadata — нет
+#                               user=tenant)  # user входит в ключ кэша, api_key, api_base и metadata — нет
 # ```
+# Другое верное решение — `cache={"namespace": tenant}` вместо `user=tenant`: записи получают ключи
+# `alice:<sha256>` и `bob:<sha256>`, а запрос провайдеру не меняется (`user` с `openai/` уходит провайдеру).
+# Неверно — не читать кэш для одного из клиентов (`cache={"no-cache": tenant == "bob"}`): свежий ответ
+# bob запишется под тем же ключом, и alice получит из кэша ответ bob.
 # </details>
 
 # %%
@@ -726,11 +855,17 @@ hint("01.1")
 #   `cache_hit` нет вовсе (`.get` даёт `None`, не `False`).
 #   Первое попадание в процессе стоит ~200 мс (ленивые импорты), следующие — около 1 мс.
 # - В ключе: модель (точная строка), `messages`, `temperature`, `max_tokens`, `seed`, `user`, `stream`.
-#   Не в ключе: `metadata`, `timeout`, `num_retries` и **`api_key`** — разделяйте клиентов сами.
-# - В одном вызове: `cache={"no-cache"|"no-store"|"ttl"|"s-maxage": ...}`, `caching=False`;
-#   для всех — `litellm.disable_cache()`. `enable_cache()` не заменяет уже включённый кэш.
-# - LOCAL — в памяти, TTL 600 с. Redis — общий для процессов, ключи `[namespace:]sha256`,
-#   **TTL 60 с по умолчанию**: задавайте `ttl=` или `litellm.default_redis_ttl` до `enable_cache`.
+#   Не в ключе: `metadata`, `timeout`, `num_retries`, **`api_base`** и **`api_key`** — разделяйте
+#   клиентов сами: `user=` или `cache={"namespace": клиент}` (ключ `клиент:sha256`, а запрос
+#   провайдеру тот же). Запрос из 5 и более сообщений по умолчанию не кэшируется (`max_messages=4`).
+# - В одном вызове: `cache={"no-cache"|"no-store"|"ttl"|"s-maxage"|"namespace": ...}`. Мимо кэша совсем —
+#   `cache={"no-cache": True, "no-store": True}`; **`caching=False` только не читает, но записывает**.
+# - Для всех — `litellm.disable_cache()` (`litellm.cache = None` и без меток `"cache"` в колбэках).
+#   `enable_cache()` не заменяет уже включённый кэш; `litellm.cache = Cache(...)` заменяет.
+#   `Cache(mode="default_off")` — кэш только для вызовов с `cache={"use-cache": True}`.
+# - LOCAL — в памяти, TTL 600 с, **не больше 200 записей**. Redis — общий для процессов, ключи
+#   `[namespace:]sha256`, **TTL 60 с по умолчанию**: задавайте `ttl=` или `litellm.default_redis_ttl`
+#   до `enable_cache`.
 # - `acompletion` пишет в кэш в фоне: немедленный повтор может промахнуться, одновременные
 #   одинаковые запросы все доходят до провайдера. Стримы кэшируются и воспроизводятся потоком.
 # - Типов MONGODB, DYNAMODB, CLOUDFLARE нет: список — `list(LiteLLMCacheType.__members__)`.
