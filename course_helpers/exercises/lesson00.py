@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Callable
 
+import litellm
+
 from course_helpers.checks import Exercise, expect, provider, register
 from course_helpers.practice_data import answer_for
 
 
-def reference_first_call(prompt: str) -> str:
-    import litellm
-
+def first_call(prompt: str) -> str:
     response = litellm.completion(model="openrouter/openai/gpt-4o-mini",
                                   messages=[{"role": "user", "content": prompt}])
     return response.choices[0].message.content
@@ -34,7 +34,9 @@ register(Exercise(
     id="00.1",
     title="Первый запрос",
     check=check_first_call,
-    reference=reference_first_call,
+    reference=first_call,
+    answer_name="first_call",
+    imports="import litellm",
     hints=[
         "Вызовите litellm.completion(model=..., messages=[{'role': 'user', 'content': prompt}]).",
         "Ответ модели — response.choices[0].message.content; верните именно его.",
