@@ -98,12 +98,32 @@ def navigation(path: Path) -> nbformat.NotebookNode:
     return cell
 
 
+def solutions_markdown(lesson: str) -> str:
+    """The lesson's reference solutions, collapsed: exactly what ``solution(id)`` prints."""
+    from course_helpers.checks import exercises, solution_text
+
+    parts = ["## Решения заданий", "",
+             "Сначала попробуйте сами: подсказки дают `hint(\"номер\")` и `hint(\"номер\", 2)`. "
+             "Каждое решение запускается как есть после ячейки `start_lesson`; `solution(\"номер\")` печатает то же.",
+             "", "<details><summary>Показать решения</summary>", ""]
+    for exercise_id, exercise in exercises().items():
+        if exercise_id.startswith(f"{lesson}."):
+            check_line = f"\ncheck({exercise_id!r}, {exercise.answer_name})" if exercise.answer_name else ""
+            parts += [f"**{exercise_id} · {exercise.title}**", "", "```python",
+                      solution_text(exercise_id).rstrip() + check_line, "```", ""]
+    return "\n".join(parts + ["</details>"])
+
+
 def build(path: Path) -> nbformat.NotebookNode:
-    """The unexecuted notebook for one source."""
+    """The unexecuted notebook for one source; a markdown cell tagged ``solutions`` is filled
+    with the lesson's reference solutions."""
     if path.stem not in LESSONS:
         raise SystemExit(f"{path.name}: не урок курса; ожидаются {', '.join(LESSONS)}")
     nb = nbformat.v4.new_notebook()
     nb.cells = parse(path) + [navigation(path)]
+    for cell in nb.cells:
+        if "solutions" in cell.metadata.get("tags", []):
+            cell.source = solutions_markdown(path.stem[:2])
     nb.metadata = {
         "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
         "language_info": {"name": "python"},

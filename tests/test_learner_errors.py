@@ -188,3 +188,20 @@ def test_fault_for_a_misspelt_model_is_refused(provider) -> None:
     with pytest.raises(ValueError, match="не найдена"):
         provider.fail("openai/gpt-4o-mni", 429, times=1)
 
+
+
+def test_a_forgotten_await_is_still_reported(tmp_path) -> None:
+    """The course quiets LiteLLM's own noise, but not the learner's mistake: an `acompletion`
+    called without `await` must still warn «coroutine ... was never awaited»."""
+    import subprocess
+    import sys
+
+    code = ("import gc\nfrom course_helpers import start_lesson\nstart_lesson('00', quiet=True)\nimport litellm\n"
+            "litellm.completion(model='openrouter/openai/gpt-4o-mini', messages=[{'role': 'user', 'content': 'Привет!'}])\n"
+            "pending = litellm.acompletion(model='openrouter/openai/gpt-4o-mini', messages=[])\n"
+            "del pending\ngc.collect()\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=tmp_path,
+                          env={**os.environ, "COURSE_LATENCY_SCALE": "0"})
+    assert done.returncode == 0, done.stderr[-1000:]
+    assert "coroutine 'acompletion' was never awaited" in done.stderr
+    assert "_worker_loop" not in done.stderr  # LiteLLM's own unawaited logger stays hidden
