@@ -93,7 +93,7 @@ def test_error_in_choice_comes_back_as_a_normal_truncated_answer(provider) -> No
     answer = litellm.completion(model=OPENROUTER, messages=M)
     choice = answer.choices[0]
     assert choice.finish_reason == "stop"
-    assert FULL.startswith(choice.message.content) and len(choice.message.content) < len(FULL) / 2 + 20
+    assert FULL.startswith(choice.message.content) and 0 < len(choice.message.content) < len(FULL)
     assert choice.provider_specific_fields["native_finish_reason"] == "error"
     assert choice.provider_specific_fields["error"]["code"] == 502
     assert answer._hidden_params["response_cost"] == provider.log()[-1]["cost"] > 0  # the half answer is billed
@@ -277,7 +277,7 @@ def test_openrouter_stream_cost_reaches_callbacks_but_not_the_chunks(provider) -
     while len(log.costs) < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
     billed = [e["cost"] for e in provider.log()]
-    assert log.costs == [pytest.approx(billed[0]), 0.0]  # openrouter/: the real cost; openai/: silently 0.0
+    assert sorted(log.costs) == [0.0, pytest.approx(billed[0])]  # openai/: silently 0.0; openrouter/: the cost
     assert not any(hasattr(c, "usage") for c in chunks + openai_chunks)  # the learner's loop sees no usage
     assert litellm.stream_chunk_builder(chunks).usage.cost == pytest.approx(billed[0])
     _, _, with_usage = streamed(model=OPENROUTER, messages=M, stream=True, stream_options={"include_usage": True})
