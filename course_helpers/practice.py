@@ -22,7 +22,7 @@ against OpenAI's published OpenAPI schema and OpenRouter's own ``openapi.yaml``)
   first token; errors ``{"error": {"code", "message", "metadata"}}``; an error after the model
   started is an HTTP 200 (error in the body, or an SSE ``data:`` event with ``error`` and a
   ``finish_reason: "error"`` choice); per-key credit limits answered with 402 and shown by
-  ``GET /api/v1/key``; ``X-Generation-Id`` on every logged chat answer.
+  ``GET /api/v1/key``; ``X-Generation-Id`` on every chat answer that reached a model.
 * OpenAI (``/v1``; openai/openai-openapi): every required field of
   ``CreateChatCompletionResponse`` / ``CreateChatCompletionStreamResponse`` / ``ErrorResponse``,
   ``usage`` in streams only with ``stream_options.include_usage``, no ``cost``.
