@@ -804,6 +804,9 @@ class Handler(BaseHTTPRequestHandler):
         requested_output = body.get("max_tokens") or body.get("max_completion_tokens") or 0
         stream = bool(body.get("stream"))
         fault = self.state.pick_fault(deployment, model)
+        # A generation fault on /v1 without stream is a plain status error: OpenAI sends the status only
+        # once the whole answer is ready, and its schema has no 200-with-error shape. A /v1 stream ends
+        # with an {"error": {...}} event instead (the official openai SDK raises on such events).
         if fault is not None and not (fault.kind in GENERATION_FAULTS and (flavor == "openrouter" or stream)):
             self._apply_fault(fault, deployment, model, flavor, prompt, requested_output, entry)
             return
