@@ -9,7 +9,23 @@ demand. A path prefix tells deployments apart: ``/d1/v1``, ``/d2/api/v1``.
 
 Control API (JSON, loopback only): ``GET /_practice/health``, ``GET /_practice/stats``,
 ``GET /_practice/log``, ``POST /_practice/faults``, ``DELETE /_practice/faults``,
-``POST /_practice/latency``, ``POST /_practice/limits``, ``POST /_practice/reset``.
+``POST /_practice/latency``, ``POST /_practice/limits``, ``POST /_practice/keys``,
+``POST /_practice/credit_limit``, ``POST /_practice/reset``.
+
+What is modelled after whom (see tests/test_conformance.py, which validates the answers
+against OpenAI's published OpenAPI schema and OpenRouter's own ``openapi.yaml``):
+
+* OpenRouter (``/api/v1``; OpenRouterTeam/docs, ``api_reference/errors-and-debugging.mdx``,
+  ``streaming.mdx``, ``limits.mdx``, ``cookbook/administration/usage-accounting.mdx``):
+  ``usage`` with ``cost`` and ``cost_details`` in every answer, in streams always in the last
+  SSE message; ``: OPENROUTER PROCESSING`` keep-alive comments while a stream waits for its
+  first token; errors ``{"error": {"code", "message", "metadata"}}``; an error after the model
+  started is an HTTP 200 (error in the body, or an SSE ``data:`` event with ``error`` and a
+  ``finish_reason: "error"`` choice); per-key credit limits answered with 402 and shown by
+  ``GET /api/v1/key``; ``X-Generation-Id`` on every chat answer that reached a model.
+* OpenAI (``/v1``; openai/openai-openapi): every required field of
+  ``CreateChatCompletionResponse`` / ``CreateChatCompletionStreamResponse`` / ``ErrorResponse``,
+  ``usage`` in streams only with ``stream_options.include_usage``, no ``cost``.
 
 This module never imports LiteLLM.
 """
@@ -31,15 +47,28 @@ from collections import Counter, deque
 from dataclasses import asdict, dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, NoReturn
 
 from course_helpers import practice_data as data
 
 PRACTICE_KEY = "practice-key-litellm-course"
 MAX_BODY = 1_000_000  # bytes; a larger request gets 413
 HANG_LIMIT_S = 120.0  # a "hang" fault gives up after this long if the client never does
-FAULT_KINDS = ("status", "hang", "drop", "malformed", "empty", "context_length")
-FAULT_STATUSES = (400, 401, 403, 404, 408, 409, 413, 422, 429, 500, 502, 503, 504)
+# ``error_in_body`` / ``error_in_choice``: the model started, then failed (OpenRouter answers 200;
+# see ``Handler._generation_error``). The other kinds fail before any answer.
+FAULT_KINDS = ("status", "hang", "drop", "malformed", "empty", "context_length", "error_in_body", "error_in_choice")
+GENERATION_FAULTS = ("error_in_body", "error_in_choice")
+FAULT_STATUSES = (400, 401, 402, 403, 404, 408, 409, 413, 422, 429, 500, 502, 503, 504)
+# OpenRouter's typed ``error.metadata.error_type`` for each status (errors-and-debugging.mdx,
+# "Typed error codes"; the enum is ``ApiErrorType`` in OpenRouter's openapi.yaml).
+ERROR_TYPES_OPENROUTER = {400: "invalid_request", 401: "authentication", 402: "payment_required",
+                          403: "permission_denied", 404: "not_found", 408: "timeout", 409: "unmapped",
+                          413: "payload_too_large", 422: "unprocessable", 429: "rate_limit_exceeded",
+                          500: "server", 502: "provider_unavailable", 503: "provider_overloaded", 504: "timeout"}
+# The docs give no period for the ``: OPENROUTER PROCESSING`` comments ("occasionally ... to prevent
+# connection timeouts"); one per second of (scaled) waiting is our choice.
+KEEPALIVE_S = 1.0
+KEEPALIVE = b": OPENROUTER PROCESSING\n\n"
 ROLES = {"system", "user", "assistant", "tool", "developer", "function"}
 ANY = "*"
 
@@ -48,13 +77,16 @@ class ApiError(Exception):
     """An error answered to the client in the provider's error format."""
 
     def __init__(self, status: int, message: str, code: str | None = None,
-                 param: str | None = None, headers: dict[str, str] | None = None) -> None:
+                 param: str | None = None, headers: dict[str, str] | None = None,
+                 metadata: dict[str, Any] | None = None, openai_type: str | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.code = code
         self.param = param
         self.headers = headers or {}
+        self.metadata = metadata  # OpenRouter ``error.metadata``; default ``{"reason": code}``
+        self.openai_type = openai_type  # OpenAI ``error.type``; default by status
 
 
 @dataclass
@@ -85,7 +117,33 @@ class Limit:
 
     rpm: int | None = None
     tpm: int | None = None
+    retry_after: bool = True  # send ``Retry-After`` with the 429 (OpenRouter: "may include")
     window: deque = field(default_factory=deque)  # (monotonic time, tokens)
+
+
+@dataclass
+class ApiKey:
+    """An API key with an optional credit limit in USD (OpenRouter's per-key credit cap)."""
+
+    key: str
+    label: str
+    limit: float | None = None
+    usage: float = 0.0  # USD billed to this key so far
+
+    def info(self) -> dict[str, Any]:
+        """The ``GET /api/v1/key`` body (fields and types as in OpenRouter's openapi.yaml)."""
+        usage = round(self.usage, 10)
+        remaining = None if self.limit is None else round(max(0.0, self.limit - usage), 10)
+        return {"data": {
+            "label": self.label, "limit": self.limit, "limit_remaining": remaining, "limit_reset": None,
+            "include_byok_in_limit": False,
+            # the practice provider lives for one session: day, week and month are all "so far"
+            "usage": usage, "usage_daily": usage, "usage_weekly": usage, "usage_monthly": usage,
+            "byok_usage": 0.0, "byok_usage_daily": 0.0, "byok_usage_weekly": 0.0, "byok_usage_monthly": 0.0,
+            "is_free_tier": False, "is_management_key": False, "is_provisioning_key": False,
+            "creator_user_id": None, "expires_at": None,
+            "rate_limit": {"requests": -1, "interval": "10s", "note": "This field is deprecated and safe to ignore."},
+        }}
 
 
 def _number(value: Any, name: str, low: float, high: float, integer: bool = False) -> float | int | None:
@@ -98,6 +156,11 @@ def _number(value: Any, name: str, low: float, high: float, integer: bool = Fals
     if not (low <= value <= high) or (isinstance(value, float) and math.isnan(value)):
         raise ApiError(400, f"Поле '{name}' должно быть в диапазоне [{low}, {high}].", "invalid_control", name)
     return value
+
+
+def _usd(amount: float) -> str:
+    """Dollars without exponent or trailing zeros: 1e-05 -> '0.00001'."""
+    return f"{amount:.10f}".rstrip("0").rstrip(".") or "0"
 
 
 def _name(value: Any, field_name: str) -> str:
@@ -131,11 +194,12 @@ class PracticeState:
         self.reset()
 
     def reset(self) -> None:
-        """Back to the start: no faults, limits or stats; default latency and seed."""
+        """Back to the start: no faults, limits, extra keys, credit usage or stats; default latency and seed."""
         with getattr(self, "lock", threading.Lock()):
             self.faults: list[Fault] = []
             self.latency: dict[tuple[str, str], Latency] = {}
             self.limits: dict[tuple[str, str], Limit] = {}
+            self.keys: dict[str, ApiKey] = {self.key: ApiKey(self.key, "practice-key")}
             self.scale = self.default_scale
             self.rng = random.Random(self.seed)  # seeded: faults with probability and jitter repeat
             self.counter = 0
@@ -160,6 +224,8 @@ class PracticeState:
             probability=_number(body.get("probability"), "probability", 0.0, 1.0),
             retry_after=_number(body.get("retry_after"), "retry_after", 0, 3600),
         )
+        if kind in GENERATION_FAULTS and status not in FAULT_STATUSES:
+            raise ApiError(400, f"Статус {status} не поддерживается; допустимо: {FAULT_STATUSES}.", "invalid_control", "status")
         if fault.times is not None and fault.probability is not None:
             raise ApiError(400, "Укажите либо 'times', либо 'probability', не оба.", "invalid_control", "times")
         unknown = set(body) - {"model", "deployment", "kind", "status", "times", "probability", "retry_after"}
@@ -190,16 +256,81 @@ class PracticeState:
             return {"scale": self.scale}
 
     def set_limits(self, body: dict[str, Any]) -> None:
-        """Set rpm / tpm for a (deployment, model); both None removes the limit."""
+        """Set rpm / tpm for a (deployment, model); both None removes the limit.
+
+        ``retry_after`` (default true): whether the 429 carries a ``Retry-After`` header.
+        """
         model = _name(body.get("model"), "model")
         deployment = _name(body.get("deployment"), "deployment")
         rpm = _number(body.get("rpm"), "rpm", 1, 10_000_000, integer=True)
         tpm = _number(body.get("tpm"), "tpm", 1, 1_000_000_000, integer=True)
+        retry_after = body.get("retry_after")
+        if retry_after is not None and not isinstance(retry_after, bool):
+            raise ApiError(400, "Поле 'retry_after' должно быть true или false.", "invalid_control", "retry_after")
         with self.lock:
             if rpm is None and tpm is None:
                 self.limits.pop((deployment, model), None)
             else:
-                self.limits[(deployment, model)] = Limit(rpm=rpm, tpm=tpm)
+                self.limits[(deployment, model)] = Limit(rpm=rpm, tpm=tpm, retry_after=retry_after is not False)
+
+    def create_key(self, body: dict[str, Any]) -> ApiKey:
+        """A new API key (label, optional credit limit in USD), valid on both flavours."""
+        unknown = set(body) - {"label", "limit"}
+        if unknown:
+            raise ApiError(400, f"Неизвестные поля: {sorted(unknown)}.", "invalid_control", sorted(unknown)[0])
+        label = body.get("label")
+        if not isinstance(label, str) or not label.strip() or len(label) > 100:
+            raise ApiError(400, "Поле 'label' должно быть непустой строкой (до 100 символов).", "invalid_control", "label")
+        limit = _number(body.get("limit"), "limit", 0, 1_000_000)
+        with self.lock:
+            key = ApiKey(f"sk-or-v1-practice-{len(self.keys):03d}", label.strip(), None if limit is None else float(limit))
+            self.keys[key.key] = key
+        return key
+
+    def set_credit_limit(self, body: dict[str, Any]) -> ApiKey:
+        """Set (or with ``limit: null`` remove) the credit limit of a key (default: the practice key)."""
+        unknown = set(body) - {"limit", "key"}
+        if unknown:
+            raise ApiError(400, f"Неизвестные поля: {sorted(unknown)}.", "invalid_control", sorted(unknown)[0])
+        limit = _number(body.get("limit"), "limit", 0, 1_000_000)
+        name = body.get("key") or self.key
+        with self.lock:
+            key = self.keys.get(name) if isinstance(name, str) else None
+            if key is None:
+                raise ApiError(400, "Такого ключа нет у практического провайдера.", "invalid_control", "key")
+            key.limit = None if limit is None else float(limit)
+        return key
+
+    def api_key(self, token: str) -> ApiKey | None:
+        """The key a request presented, or None if the provider does not know it."""
+        with self.lock:
+            return self.keys.get(token)
+
+    def check_credits(self, key: ApiKey, flavor: str) -> None:
+        """402 (OpenRouter) if the key's usage has reached its limit.
+
+        Checked before the call, billed after it (``bill``), as OpenRouter describes credit
+        limits: the call that crosses the limit still succeeds, and so does every call already
+        in flight when the limit is reached (concurrency lets usage overshoot the limit).
+        """
+        with self.lock:
+            if key.limit is None or key.usage < key.limit:
+                return
+            limit, usage = key.limit, key.usage
+        if flavor == "openai":  # OpenAI has no 402: an exhausted quota is a 429 ``insufficient_quota``
+            raise ApiError(429, "You exceeded your current quota, please check your plan and billing details. For "
+                                "more information on this error, read the docs: "
+                                "https://platform.openai.com/docs/guides/error-codes/api-errors.",
+                           "insufficient_quota", openai_type="insufficient_quota")
+        raise ApiError(402, f"Insufficient credits: the credit limit of this API key (${_usd(limit)}) is used up "
+                            f"(usage ${_usd(usage)}). Raise the key's limit or use another key "
+                            "(GET /api/v1/key shows limit_remaining).", "insufficient_credits",
+                       metadata={"error_type": "payment_required"})
+
+    def bill(self, key: ApiKey, cost: float) -> None:
+        """Add a call's cost to its key's usage (once the answer has been generated)."""
+        with self.lock:
+            key.usage += cost
 
     # --- per request ----------------------------------------------------------------
     def _latency_for(self, deployment: str, model: str) -> Latency:
@@ -259,7 +390,8 @@ class PracticeState:
                     headers["x-ratelimit-remaining-requests"] = str(max(0, limit.rpm - used_requests))
                 if limit.tpm is not None:
                     headers["x-ratelimit-remaining-tokens"] = str(max(0, limit.tpm - used_tokens))
-                headers["Retry-After"] = str(max(1, math.ceil(reset)))
+                if limit.retry_after:
+                    headers["Retry-After"] = str(max(1, math.ceil(reset)))
                 what = f"{limit.rpm} запросов в минуту" if over_rpm else f"{limit.tpm} токенов в минуту"
                 raise ApiError(429, f"Превышен лимит {what} для модели {model} (развёртывание {deployment}).",
                                "rate_limit_exceeded", headers=headers)
@@ -445,7 +577,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self, method: str) -> None:
         path = self.path.split("?", 1)[0]
-        flavor = "openrouter"
+        deployment, flavor, endpoint = self._split(path)  # before the body: its errors use the path's format
         try:
             body = self._read_body() if method == "POST" else None
             if path.startswith("/_practice/"):
@@ -454,12 +586,13 @@ class Handler(BaseHTTPRequestHandler):
             if path == "/generate" and method == "POST":
                 self._generate(body)
                 return
-            deployment, flavor, endpoint = self._split(path)
             if endpoint == "chat/completions" and method == "POST":
                 self._chat(deployment, flavor, body)
             elif endpoint == "models" and method == "GET":
-                self._check_auth()
+                self._authenticate()
                 self._json(200, {"object": "list", "data": [{"id": m, "object": "model"} for m in data.MODELS]})
+            elif endpoint == "key" and method == "GET" and flavor == "openrouter":
+                self._json(200, self._authenticate().info())  # OpenRouter's GET /api/v1/key
             else:
                 raise ApiError(404, f"Нет такого пути: {method} {path}. Чат: POST /v1/chat/completions "
                                     "или /api/v1/chat/completions.", "not_found")
@@ -524,13 +657,16 @@ class Handler(BaseHTTPRequestHandler):
                 self.close_connection = True
                 raise ApiError(413, f"Тело запроса больше {MAX_BODY} байт.", "request_too_large")
 
-    def _check_auth(self) -> None:
+    def _authenticate(self) -> ApiKey:
+        """The key of this request, or a 401 (missing / unknown key)."""
         header = self.headers.get("Authorization", "")
         token = header[7:].strip() if header.lower().startswith("bearer ") else self.headers.get("api-key", "")
         if not token:
             raise ApiError(401, "Нет ключа API: передайте заголовок 'Authorization: Bearer <ключ>'.", "missing_api_key")
-        if token != self.state.key:
+        key = self.state.api_key(token)
+        if key is None:
             raise ApiError(401, "Неверный ключ API для практического провайдера.", "invalid_api_key")
+        return key
 
     # responses
     def _send(self, status: int, payload: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
@@ -546,14 +682,9 @@ class Handler(BaseHTTPRequestHandler):
         self._send(status, json.dumps(obj, ensure_ascii=False).encode("utf-8"), "application/json", headers)
 
     def _error(self, e: ApiError, flavor: str) -> None:
-        """Error body: OpenRouter's ``{"error": {"message", "code": int}}`` or OpenAI's."""
-        if flavor == "openai":
-            err = {"message": e.message, "type": _ERROR_TYPES.get(e.status, "api_error"), "param": e.param,
-                   "code": e.code}
-        else:
-            err = {"message": e.message, "code": e.status, "metadata": {"reason": e.code}}
+        """Error body: OpenRouter's ``{"error": {"message", "code": int, "metadata"}}`` or OpenAI's."""
         try:
-            self._json(e.status, {"error": err}, e.headers)
+            self._json(e.status, {"error": _error_object(e, flavor)}, e.headers)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
 
@@ -583,6 +714,11 @@ class Handler(BaseHTTPRequestHandler):
         elif (method, action) == ("POST", "limits"):
             state.set_limits(body)
             self._json(200, {"ok": True})
+        elif (method, action) == ("POST", "keys"):
+            key = state.create_key(body)
+            self._json(200, {"ok": True, "key": key.key, **key.info()})
+        elif (method, action) == ("POST", "credit_limit"):
+            self._json(200, {"ok": True, **state.set_credit_limit(body).info()})
         elif (method, action) == ("POST", "reset"):
             state.reset()
             self._json(200, {"ok": True})
@@ -590,26 +726,37 @@ class Handler(BaseHTTPRequestHandler):
             raise ApiError(404, f"Нет такой управляющей команды: {method} /_practice/{action}.", "not_found")
 
     # the APIs
-    def _apply_fault(self, fault: Fault, deployment: str, model: str, flavor: str) -> None:
-        """Act out a fault. Returns only for faults that answered; raises ApiError for statuses."""
-        self.state.record(deployment=deployment, model=model, status=f"fault:{fault.kind}" if fault.kind != "status"
-                          else fault.status, prompt_tokens=0, completion_tokens=0, cost=0.0)
-        if fault.kind == "status":
-            headers = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
+    def _apply_fault(self, fault: Fault, deployment: str, model: str, flavor: str, prompt: int = 0,
+                     output: int = 0, entry: dict[str, Any] | None = None) -> None:
+        """Act out a fault that strikes before any answer. Raises ApiError for status answers.
+
+        Generation faults reach here only where they become a plain status error (OpenAI
+        flavour without stream, ``/generate``).
+        """
+        kind = "status" if fault.kind in GENERATION_FAULTS else fault.kind
+        n = self.state.record(deployment=deployment, model=model, status=f"fault:{kind}" if kind != "status"
+                              else fault.status, prompt_tokens=0, completion_tokens=0, cost=0.0, **(entry or {}))
+        headers = {"X-Generation-Id": _generation_id(n)} if flavor == "openrouter" else {}
+        if kind == "status":
+            if fault.retry_after is not None:
+                headers["Retry-After"] = f"{fault.retry_after:g}"
             raise ApiError(fault.status, f"Имитация сбоя: провайдер ответил {fault.status} "
                                          f"({HTTPStatus(fault.status).phrase}) для модели {model}.",
                            "simulated_fault", headers=headers)
-        if fault.kind == "context_length":
-            raise ApiError(400, f"This model's maximum context length is 4096 tokens. However, your messages "
-                                f"resulted in 5000 tokens. (имитация для {model})", "context_length_exceeded", "messages")
-        if fault.kind == "hang":
+        if kind == "context_length":
+            spec = data.resolve_model(model)
+            window = spec.context_window if spec else 4096
+            error = context_length_error(flavor, window, window + max(prompt, 1), output)
+            error.headers.update(headers)
+            raise error
+        if kind == "hang":
             self._hang()
-        elif fault.kind == "drop":
+        elif kind == "drop":
             self.connection.shutdown(socket.SHUT_RDWR)
-        elif fault.kind == "malformed":
-            self._send(200, b'{"id": "broken", "choices": [', "application/json", {"Connection": "close"})
-        elif fault.kind == "empty":
-            self._send(200, b"{}", "application/json", {"Connection": "close"})
+        elif kind == "malformed":
+            self._send(200, b'{"id": "broken", "choices": [', "application/json", {"Connection": "close", **headers})
+        elif kind == "empty":
+            self._send(200, b"{}", "application/json", {"Connection": "close", **headers})
         self.close_connection = True
 
     def _hang(self) -> None:
@@ -625,8 +772,14 @@ class Handler(BaseHTTPRequestHandler):
                     return
 
     def _chat(self, deployment: str, flavor: str, body: Any) -> None:
+        """One chat completion: auth, validation, credits, faults, limits, then the answer.
+
+        Every answer after the model is known is logged; on the OpenRouter flavour those that
+        reached a model (answers, faults, limits, context length) carry ``X-Generation-Id``.
+        Requests refused before that (401, 402, 404 model) have no generation, as on OpenRouter.
+        """
         try:
-            self._check_auth()
+            key = self._authenticate()
         except ApiError:  # a wrong key is a request the provider saw: count it
             asked = body.get("model") if isinstance(body, dict) else None
             spec = data.resolve_model(asked) if isinstance(asked, str) else None
@@ -640,43 +793,78 @@ class Handler(BaseHTTPRequestHandler):
             raise ApiError(404, f"Модель '{model}' не найдена. Доступны: {', '.join(data.MODELS)}.",
                            "model_not_found", "model")
         asked, model = model, spec.name  # stats, faults and limits use the canonical OpenRouter id
-        fault = self.state.pick_fault(deployment, model)
-        if fault is not None:
-            self._apply_fault(fault, deployment, model, flavor)
-            return
+        # debug fields: which parameters the client sent, and OpenRouter's (deprecated) `usage` parameter
+        entry = {"key": key.label, "request_keys": sorted(body), "usage_param": body.get("usage")}
+        try:
+            self.state.check_credits(key, flavor)
+        except ApiError as e:
+            self.state.record(deployment=deployment, model=model, status=e.status, **entry)
+            raise
         text, finish, prompt, completion = build_answer(body, spec)
-        if prompt > spec.context_window:
-            self.state.record(deployment=deployment, model=model, status=400, prompt_tokens=0)
-            raise ApiError(400, f"This model's maximum context length is {spec.context_window} tokens. However, "
-                                f"your messages resulted in {prompt} tokens.", "context_length_exceeded", "messages")
+        requested_output = body.get("max_tokens") or body.get("max_completion_tokens") or 0
+        stream = bool(body.get("stream"))
+        fault = self.state.pick_fault(deployment, model)
+        # A generation fault on /v1 without stream is a plain status error: OpenAI sends the status only
+        # once the whole answer is ready, and its schema has no 200-with-error shape. A /v1 stream ends
+        # with an {"error": {...}} event instead (the official openai SDK raises on such events).
+        if fault is not None and not (fault.kind in GENERATION_FAULTS and (flavor == "openrouter" or stream)):
+            self._apply_fault(fault, deployment, model, flavor, prompt, requested_output, entry)
+            return
+
+        def refuse(error: ApiError) -> NoReturn:
+            n = self.state.record(deployment=deployment, model=model, status=error.status, prompt_tokens=0, **entry)
+            if flavor == "openrouter":
+                error.headers["X-Generation-Id"] = _generation_id(n)
+            raise error
+
+        if prompt + requested_output > spec.context_window:
+            refuse(context_length_error(flavor, spec.context_window, prompt, requested_output))
         try:
             headers = self.state.admit(deployment, model, prompt + completion)
-        except ApiError:
-            self.state.record(deployment=deployment, model=model, status=429)
-            raise
-        cost = data.cost_usd(spec, prompt, completion)
+        except ApiError as e:
+            refuse(e)
         first, per_token = self.state.delays(deployment, model, completion)
-        n = self.state.record(deployment=deployment, model=model, status=200, prompt_tokens=prompt,
-                              completion_tokens=completion, cost=cost, stream=bool(body.get("stream")),
-                              latency_ms=round((first + per_token * completion) * 1000, 1))
-        usage: dict[str, Any] = {"prompt_tokens": prompt, "completion_tokens": completion,
-                                 "total_tokens": prompt + completion}
+        pieces = _paced(text, per_token * completion, spec.encoding)
+        if fault is not None:  # a generation fault: the model stops half-way through its answer
+            pieces = pieces[:max(1, len(pieces) // 2)]
+            completion = data.count_tokens("".join(p for p, _ in pieces), spec.encoding)
+        cost = data.cost_usd(spec, prompt, completion)
+        n = self.state.record(deployment=deployment, model=model, status=200 if fault is None else f"fault:{fault.kind}",
+                              prompt_tokens=prompt, completion_tokens=completion, cost=cost, stream=stream,
+                              latency_ms=round((first + per_token * completion) * 1000, 1), **entry)
+        reply = Reply(base={"id": _generation_id(n), "created": int(time.time()), "model": asked},
+                      flavor=flavor, first=first, pieces=pieces, key=key, cost=cost,
+                      usage=usage_for(flavor, spec, prompt, completion))
         if flavor == "openrouter":
-            usage["cost"] = cost
-        base = {"id": f"gen-practice-{n:06d}", "created": int(time.time()), "model": asked}
-        if flavor == "openrouter":
-            base["provider"] = "PracticeProvider"
+            reply.base["provider"] = "PracticeProvider"
+            headers["X-Generation-Id"] = reply.base["id"]
         headers["x-practice-deployment"] = deployment
-        if body.get("stream"):
-            include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-            self._stream(base, text, finish, usage if include_usage else None, first, per_token, completion, spec,
-                         headers)
+        error = None if fault is None else self._generation_error(fault, model, flavor)
+        if stream:
+            include_usage = flavor == "openrouter" or bool((body.get("stream_options") or {}).get("include_usage"))
+            self._stream(reply, finish, include_usage, headers, error)
             return
-        time.sleep(first + per_token * completion)
-        self._json(200, {**base, "object": "chat.completion",
-                         "choices": [{"index": 0, "finish_reason": finish,
-                                      "message": {"role": "assistant", "content": text}}],
-                         "usage": usage}, headers)
+        time.sleep(first + sum(delay for _, delay in pieces))
+        self.state.bill(key, cost)
+        if error is not None and fault.kind == "error_in_body":
+            self._json(200, {"error": error}, headers)  # HTTP 200: the error arrives in the body
+            return
+        choice = {"index": 0, "finish_reason": finish if error is None else "error", "logprobs": None,
+                  "message": {"role": "assistant", "content": reply.text, "refusal": None}}
+        if error is not None:
+            choice["error"] = error
+        answer = {**reply.base, "object": "chat.completion", "choices": [choice], "usage": reply.usage}
+        if flavor == "openrouter":
+            answer["system_fingerprint"] = None  # required (nullable) in OpenRouter's ChatResult
+        self._json(200, answer, headers)
+
+    @staticmethod
+    def _generation_error(fault: Fault, model: str, flavor: str) -> dict[str, Any]:
+        """The ``error`` object of an error after the model started, in the flavour's shape."""
+        message = (f"Имитация сбоя после начала ответа: провайдер ответил {fault.status} "
+                   f"({HTTPStatus(fault.status).phrase}) для модели {model}.")
+        return _error_object(ApiError(fault.status, message, "simulated_fault",
+                                      metadata={"error_type": ERROR_TYPES_OPENROUTER[fault.status]}), flavor)
 
     def _start_chunked(self, content_type: str, headers: dict[str, str]) -> None:
         """Begin a streamed 200 answer (chunked transfer encoding, keep-alive safe)."""
@@ -696,10 +884,25 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
 
-    def _stream(self, base: dict[str, Any], text: str, finish: str, usage: dict[str, Any] | None,
-                first: float, per_token: float, completion: int, spec: data.ModelSpec,
-                headers: dict[str, str]) -> None:
-        """Server-sent events, ``data: [DONE]`` at the end (OpenAI / OpenRouter streaming)."""
+    def _wait_for_first_token(self, seconds: float) -> None:
+        """OpenRouter: ``: OPENROUTER PROCESSING`` at once, then every KEEPALIVE_S (scaled) of waiting."""
+        self._write_chunk(KEEPALIVE)
+        period = KEEPALIVE_S * self.state.scale
+        deadline = time.monotonic() + seconds
+        while period > 0 and time.monotonic() + period < deadline:
+            time.sleep(period)
+            self._write_chunk(KEEPALIVE)
+        time.sleep(max(0.0, deadline - time.monotonic()))
+
+    def _stream(self, reply: Reply, finish: str, include_usage: bool, headers: dict[str, str],
+                error: dict[str, Any] | None) -> None:
+        """Server-sent events, ``data: [DONE]`` at the end (OpenAI / OpenRouter streaming).
+
+        With ``error`` (a generation fault) the stream ends after a ``data:`` event carrying it:
+        OpenRouter's ``chat.completion.chunk`` with a top-level ``error`` and a choice with
+        ``finish_reason: "error"`` (errors-and-debugging.mdx, "Mid-stream errors"), OpenAI's
+        ``{"error": {...}}`` (which the official ``openai`` SDK raises on). No ``[DONE]`` follows.
+        """
         self._start_chunked("text/event-stream", headers)
 
         def event(obj: Any) -> None:
@@ -707,17 +910,25 @@ class Handler(BaseHTTPRequestHandler):
             self._write_chunk(b"data: " + body + b"\n\n")
 
         def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
-            return {**base, "object": "chat.completion.chunk",
-                    "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}]}
+            return {**reply.base, "object": "chat.completion.chunk",
+                    "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}]}
 
-        time.sleep(first)
-        event(chunk({"role": "assistant", "content": ""}))
-        for piece, delay in _paced(text, per_token * completion, spec.encoding):
+        if reply.flavor == "openrouter":
+            self._wait_for_first_token(reply.first)
+        else:
+            time.sleep(reply.first)
+        event(chunk({"role": "assistant", "content": "", "refusal": None}))
+        for piece, delay in reply.pieces:
             time.sleep(delay)
             event(chunk({"content": piece}))
+        self.state.bill(reply.key, reply.cost)
+        if error is not None:
+            event({**chunk({"content": ""}, "error"), "error": error} if reply.flavor == "openrouter" else {"error": error})
+            self._end_chunked()
+            return
         event(chunk({}, finish))
-        if usage is not None:
-            event({**base, "object": "chat.completion.chunk", "choices": [], "usage": usage})
+        if include_usage:
+            event({**reply.base, "object": "chat.completion.chunk", "choices": [], "usage": reply.usage})
         event(b"[DONE]")
         self._end_chunked()
 
@@ -771,6 +982,73 @@ class Handler(BaseHTTPRequestHandler):
 _ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
                 404: "not_found_error", 413: "invalid_request_error", 422: "invalid_request_error",
                 429: "rate_limit_error", 500: "server_error", 503: "server_error"}
+
+
+@dataclass
+class Reply:
+    """One answer being generated: what the stream / body writers need."""
+
+    base: dict[str, Any]  # id, created, model (and provider on OpenRouter)
+    flavor: str
+    first: float  # seconds to the first token
+    pieces: list[tuple[str, float]]  # (text, delay before it)
+    key: ApiKey
+    cost: float
+    usage: dict[str, Any]
+
+    @property
+    def text(self) -> str:
+        return "".join(piece for piece, _ in self.pieces)
+
+
+def _generation_id(n: int) -> str:
+    """The id of the n-th logged call: body ``id`` and OpenRouter's ``X-Generation-Id``."""
+    return f"gen-practice-{n:06d}"
+
+
+def _error_object(e: ApiError, flavor: str) -> dict[str, Any]:
+    """The ``error`` object: OpenAI's ``Error`` or OpenRouter's ``{code, message, metadata}``."""
+    if flavor == "openai":
+        return {"message": e.message, "type": e.openai_type or _ERROR_TYPES.get(e.status, "api_error"),
+                "param": e.param, "code": e.code}
+    return {"message": e.message, "code": e.status,
+            "metadata": e.metadata if e.metadata is not None else {"reason": e.code}}
+
+
+def context_length_error(flavor: str, window: int, prompt: int, output: int) -> ApiError:
+    """A 400 for a prompt (+ requested output) longer than the model's context window."""
+    total = prompt + output
+    if flavor == "openrouter":
+        # OpenRouter's docs do not quote this message (they only name the error_type
+        # `context_length_exceeded`); this is the text OpenRouter is commonly seen returning,
+        # e.g. in OpenHands/OpenHands#9937 and musistudio/claude-code-router#252.
+        return ApiError(400, f"This endpoint's maximum context length is {window} tokens. However, you requested "
+                             f"about {total} tokens ({prompt} of text input, {output} in the output). Please reduce "
+                             'the length of either one, or use the "middle-out" transform to compress your prompt '
+                             "automatically.", "context_length_exceeded", "messages",
+                        metadata={"error_type": "context_length_exceeded"})
+    # OpenAI's wording (code `context_length_exceeded`), with and without a requested completion length
+    if output:
+        text = (f"However, you requested {total} tokens ({prompt} in the messages, {output} in the completion). "
+                "Please reduce the length of the messages or completion.")
+    else:
+        text = f"However, your messages resulted in {prompt} tokens. Please reduce the length of the messages."
+    return ApiError(400, f"This model's maximum context length is {window} tokens. {text}",
+                    "context_length_exceeded", "messages")
+
+
+def usage_for(flavor: str, spec: data.ModelSpec, prompt: int, completion: int) -> dict[str, Any]:
+    """``usage`` of an answer; OpenRouter adds ``cost`` and ``cost_details`` (usage-accounting.mdx)."""
+    usage: dict[str, Any] = {"prompt_tokens": prompt, "completion_tokens": completion,
+                             "total_tokens": prompt + completion}
+    if flavor == "openrouter":
+        usage["cost"] = data.cost_usd(spec, prompt, completion)
+        usage["is_byok"] = False
+        # `upstream_inference_cost` is only known for BYOK requests ("0 or null" otherwise)
+        usage["cost_details"] = {"upstream_inference_cost": None,
+                                 "upstream_inference_prompt_cost": data.cost_usd(spec, prompt, 0),
+                                 "upstream_inference_completions_cost": data.cost_usd(spec, 0, completion)}
+    return usage
 
 
 def _split_words(text: str) -> list[str]:

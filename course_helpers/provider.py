@@ -28,7 +28,7 @@ class ProviderError(RuntimeError):
 
 
 class PracticeProvider:
-    """Handle of a running practice provider: URLs, faults, latency, limits, stats."""
+    """Handle of a running practice provider: URLs, faults, latency, limits, keys, credits, stats."""
 
     def __init__(self, url: str, key: str = PRACTICE_KEY, process: subprocess.Popen | None = None) -> None:
         self.url = url.rstrip("/")
@@ -54,11 +54,15 @@ class PracticeProvider:
 
     # --- control ------------------------------------------------------------------
     def _call(self, method: str, action: str, body: dict[str, Any] | None = None) -> Any:
-        request = urllib.request.Request(
+        """A control call ``/_practice/<action>``."""
+        return self._request(urllib.request.Request(
             f"{self.url}/_practice/{action}", method=method,
             data=None if body is None else json.dumps(body).encode(),
             headers={"Content-Type": "application/json"},
-        )
+        ))
+
+    def _request(self, request: urllib.request.Request) -> Any:
+        """Send a request, return its JSON; errors as ValueError (refused) or ProviderError (no answer)."""
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
                 return json.loads(response.read())
@@ -77,7 +81,13 @@ class PracticeProvider:
         """Inject a fault for ``model`` (OpenRouter id such as ``openai/gpt-4o-mini``).
 
         ``kind``: ``status`` (answer ``status``), ``hang`` (never answer), ``drop`` (close the
-        connection), ``malformed`` (broken JSON), ``empty`` (``{}``), ``context_length``.
+        connection), ``malformed`` (broken JSON), ``empty`` (``{}``), ``context_length`` (400 in
+        the flavour's wording), and two errors *after the model started* (``status`` is the
+        error's code): ``error_in_body`` — OpenRouter answers HTTP 200 with ``{"error": {...}}``;
+        ``error_in_choice`` — HTTP 200 with the partial answer, ``finish_reason: "error"`` and
+        ``choices[0].error``. For both, a stream sends half of the answer, then a ``data:`` event
+        carrying ``error``, and ends. On the OpenAI path (``/v1``) both are a plain ``status`` error
+        without stream, and the half answer plus an ``{"error": {...}}`` event with stream.
         Without ``times`` or ``probability`` the fault stays until :meth:`clear_faults`.
         """
         self._call("POST", "faults", {"model": model, "deployment": deployment or "*", "kind": kind,
@@ -99,9 +109,29 @@ class PracticeProvider:
         self._call("POST", "latency", {"scale": scale})
 
     def set_limits(self, model: str = "*", *, rpm: int | None = None, tpm: int | None = None,
-                   deployment: str | None = None) -> None:
-        """Requests / tokens per minute; above them the provider answers 429 with Retry-After."""
-        self._call("POST", "limits", {"model": model, "deployment": deployment or "*", "rpm": rpm, "tpm": tpm})
+                   deployment: str | None = None, retry_after: bool = True) -> None:
+        """Requests / tokens per minute; above them the provider answers 429 (with ``Retry-After``
+        unless ``retry_after=False``: OpenRouter "may" send it, so a client must cope without)."""
+        self._call("POST", "limits", {"model": model, "deployment": deployment or "*", "rpm": rpm, "tpm": tpm,
+                                      "retry_after": retry_after})
+
+    def create_key(self, label: str, limit: float | None = None) -> str:
+        """A new API key (valid on both paths) with an optional credit limit in USD; returns the key."""
+        return self._call("POST", "keys", {"label": label, "limit": limit})["key"]
+
+    def set_credit_limit(self, limit: float | None, key: str | None = None) -> None:
+        """Credit limit in USD of ``key`` (default: the practice key); ``None`` removes it.
+
+        When a key's usage reaches its limit, chat calls with it get 402 (OpenRouter path) or
+        429 ``insufficient_quota`` (OpenAI path). Usage accrues from the billed cost of answers.
+        """
+        self._call("POST", "credit_limit", {"limit": limit, "key": key})
+
+    def key_info(self, key: str | None = None) -> dict[str, Any]:
+        """The ``GET /api/v1/key`` body of ``key`` (default: the practice key): ``data.limit``,
+        ``data.usage``, ``data.limit_remaining``, ``data.label``..."""
+        return self._request(urllib.request.Request(f"{self.api_base('openrouter')}/key",
+                                                    headers={"Authorization": f"Bearer {key or self.key}"}))
 
     def stats(self) -> dict[str, Any]:
         """Requests, statuses, tokens and cost, in total and per deployment and model."""
@@ -117,7 +147,7 @@ class PracticeProvider:
                    and (deployment is None or e["deployment"] == deployment))
 
     def reset(self) -> None:
-        """Forget faults, limits, latency overrides and stats."""
+        """Forget faults, limits, latency overrides, extra keys, credit limits and usage, and stats."""
         self._call("POST", "reset", {})
 
     def healthy(self) -> bool:

@@ -162,7 +162,10 @@ def test_wrong_parameter_names_are_silently_skipped(provider) -> None:
     assert calls == [] and provider.stats()["requests"] == 2
 
 
-def test_stream_without_include_usage_has_no_cost(provider) -> None:
+def test_stream_without_include_usage_has_no_cost_on_openai_only(provider) -> None:
+    """OpenRouter always sends usage with cost in a stream's last message (usage-accounting.mdx;
+    the practice provider does since t11), so only ``openai/`` streams report a silent 0.0.
+    The earlier claim "``openrouter/`` gives None" was an artefact of the practice provider."""
     recorder = Recorder()
     litellm.callbacks = [recorder]
     for _ in litellm.completion(model=MINI, messages=Q, stream=True):
@@ -170,8 +173,8 @@ def test_stream_without_include_usage_has_no_cost(provider) -> None:
     for _ in litellm.completion(model="openai/gpt-4o-mini", messages=Q, stream=True):
         pass
     time.sleep(0.4)
-    assert sorted(str(e[2]) for e in recorder.events) == ["0.0", "None"]
-    assert provider.stats()["cost"] > 0  # the provider billed both streams
+    billed = [e["cost"] for e in provider.log()]
+    assert sorted(e[2] for e in recorder.events) == [0.0, pytest.approx(billed[0])] and billed[1] > 0
 
 
 def _run_script(body: str) -> str:

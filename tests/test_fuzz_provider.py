@@ -103,8 +103,9 @@ def test_bad_auth_gets_401(course, client, header, value) -> None:
 
 @FUZZ
 @given(body=st.dictionaries(st.sampled_from(["model", "deployment", "kind", "status", "times", "probability",
-                                             "retry_after", "colour"]), json_values, min_size=1, max_size=5),
-       action=st.sampled_from(["faults", "latency", "limits"]))
+                                             "retry_after", "label", "limit", "key", "colour"]), json_values,
+                            min_size=1, max_size=5),
+       action=st.sampled_from(["faults", "latency", "limits", "keys", "credit_limit"]))
 def test_control_calls_never_crash(course, client, body, action) -> None:
     r = client.post(f"{course.provider.url}/_practice/{action}", json=body)
     assert r.status_code in (200, 400), (r.status_code, r.text[:200])
@@ -120,8 +121,9 @@ def test_control_calls_never_crash(course, client, body, action) -> None:
 def test_unknown_paths_get_404(course, client, path, method) -> None:
     full = "/" + path.lstrip("/")
     known = {"/v1/models", "/api/v1/models", "/generate", "/_practice/health", "/_practice/stats", "/_practice/log",
-             "/_practice/faults", "/_practice/reset", "/_practice/latency", "/_practice/limits"}
-    if full in known or full.endswith(("/v1/models", "/chat/completions")):
+             "/_practice/faults", "/_practice/reset", "/_practice/latency", "/_practice/limits", "/_practice/keys",
+             "/_practice/credit_limit"}
+    if full in known or full.endswith(("/v1/models", "/chat/completions", "/api/v1/key")):
         return
     r = client.request(method, course.provider.url + full, content=b"{}" if method == "POST" else None)
     assert_error_format(r, {400, 404})

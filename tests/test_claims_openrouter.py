@@ -1,0 +1,294 @@
+"""What LiteLLM 1.108.14 does with OpenRouter's documented behaviours, measured against the practice provider.
+
+The provider models them after OpenRouter's own docs (FACTS §9; tests/test_conformance.py checks the
+shapes): an error after the model started arrives in an HTTP 200 (in the body, in a choice, or as an
+SSE event), ``: OPENROUTER PROCESSING`` keep-alive comments, 402 for an exhausted per-key credit limit,
+429 with or without ``Retry-After``, OpenRouter's own context-length wording, and ``usage`` with
+``cost`` in the last message of every stream. Each test asserts what the pinned LiteLLM did.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import litellm
+import openai
+import pytest
+from litellm.exceptions import MidStreamFallbackError
+from litellm.integrations.custom_logger import CustomLogger
+
+from course_helpers import practice_data
+from course_helpers.budget import callbacks_restored
+
+OPENROUTER, OPENAI = "openrouter/openai/gpt-4o-mini", "openai/gpt-4o-mini"
+FALLBACK = "openrouter/openai/gpt-4o"
+M = [{"role": "user", "content": "Что такое Python?"}]
+FULL = practice_data.ANSWERS["что такое python?"]
+pytestmark = pytest.mark.usefixtures("drain_litellm_logging")  # sync calls leave async logging tasks behind
+
+
+@pytest.fixture(autouse=True)
+def _fast(provider) -> Iterator[None]:
+    provider.set_latency_scale(0.0)
+    with callbacks_restored(clear=True):
+        yield
+
+
+def caught(call) -> BaseException:
+    try:
+        call()
+    except Exception as e:  # noqa: BLE001 - the claim is which class arrives
+        return e
+    raise AssertionError("no exception was raised")
+
+
+def streamed(**kwargs: Any) -> tuple[str, BaseException | None, list[Any]]:
+    """Iterate a sync stream like a learner: (text received, exception or None, chunks)."""
+    chunks: list[Any] = []
+    try:
+        for chunk in litellm.completion(**kwargs):
+            chunks.append(chunk)
+    except Exception as e:  # noqa: BLE001
+        return text_of(chunks), e, chunks
+    return text_of(chunks), None, chunks
+
+
+def text_of(chunks: list[Any]) -> str:
+    return "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+
+
+# --- an error after the model started: HTTP 200 -----------------------------------------------------
+
+@pytest.mark.parametrize("status, cls", [(400, "BadRequestError"), (401, "AuthenticationError"), (402, "APIError"),
+                                         (429, "RateLimitError"), (502, "APIError"), (503, "ServiceUnavailableError")])
+def test_error_in_200_body_raises_the_class_of_its_code(provider, status, cls) -> None:
+    provider.fail("openai/gpt-4o-mini", status, kind="error_in_body", times=1)
+    e = caught(lambda: litellm.completion(model=OPENROUTER, messages=M))
+    assert (type(e).__name__, e.status_code, e.llm_provider) == (cls, status, "openrouter")
+    assert "Имитация сбоя после начала ответа" in str(e)  # error.message, not the raw body
+    assert provider.requests() == 1
+
+
+def test_error_in_200_body_is_retried_by_num_retries_and_falls_back(provider) -> None:
+    """BerriAI/litellm#8448 ("a 429 inside a 200 body is never retried") no longer holds in 1.108.14."""
+    provider.fail("openai/gpt-4o-mini", 429, kind="error_in_body")
+    e = caught(lambda: litellm.completion(model=OPENROUTER, messages=M, num_retries=2))
+    assert isinstance(e, litellm.RateLimitError) and provider.requests() == 3
+    provider.reset()
+    provider.set_latency_scale(0.0)
+    provider.fail("openai/gpt-4o-mini", 502, kind="error_in_body")
+    answer = litellm.completion(model=OPENROUTER, messages=M, fallbacks=[FALLBACK])
+    assert answer.model == "openai/gpt-4o" and provider.stats()["statuses"] == {"fault:error_in_body": 1, "200": 1}
+
+
+def test_error_in_choice_comes_back_as_a_normal_truncated_answer(provider) -> None:
+    """The documented non-stream variant (partial content, finish_reason "error", choices[0].error):
+    no exception, and LiteLLM reports finish_reason "stop" — the error survives only in
+    ``provider_specific_fields``."""
+    provider.fail("openai/gpt-4o-mini", 502, kind="error_in_choice", times=1)
+    answer = litellm.completion(model=OPENROUTER, messages=M)
+    choice = answer.choices[0]
+    assert choice.finish_reason == "stop"
+    assert FULL.startswith(choice.message.content) and 0 < len(choice.message.content) < len(FULL)
+    assert choice.provider_specific_fields["native_finish_reason"] == "error"
+    assert choice.provider_specific_fields["error"]["code"] == 502
+    assert answer._hidden_params["response_cost"] == provider.log()[-1]["cost"] > 0  # the half answer is billed
+
+
+def test_mid_stream_error_raises_after_the_text_already_received(provider) -> None:
+    provider.fail("openai/gpt-4o-mini", 502, kind="error_in_body", times=1)
+    text, e, _ = streamed(model=OPENROUTER, messages=M, stream=True)
+    assert type(e) is MidStreamFallbackError and isinstance(e, litellm.ServiceUnavailableError)
+    assert (e.status_code, e.llm_provider, e.is_pre_first_chunk) == (502, "openrouter", False)
+    assert isinstance(e.original_exception, litellm.APIError) and "error_type" in str(e)
+    assert text == e.generated_content and FULL.startswith(text) and 0 < len(text) < len(FULL)
+
+
+def test_mid_stream_error_async_is_the_same(provider) -> None:
+    provider.fail("openai/gpt-4o-mini", 429, kind="error_in_body", times=1)
+
+    async def run() -> tuple[str, BaseException | None]:
+        chunks: list[Any] = []
+        try:
+            async for chunk in await litellm.acompletion(model=OPENROUTER, messages=M, stream=True):
+                chunks.append(chunk)
+        except Exception as e:  # noqa: BLE001
+            return text_of(chunks), e
+        return text_of(chunks), None
+
+    text, e = asyncio.run(run())
+    assert type(e) is MidStreamFallbackError and e.status_code == 429
+    assert isinstance(e.original_exception, litellm.RateLimitError) and FULL.startswith(text) and text
+
+
+def test_mid_stream_error_is_neither_retried_nor_falls_back(provider) -> None:
+    provider.fail("openai/gpt-4o-mini", 429, kind="error_in_body")
+    _, e, _ = streamed(model=OPENROUTER, messages=M, stream=True, num_retries=2)
+    assert type(e) is MidStreamFallbackError and provider.requests() == 1
+
+    async def with_fallbacks() -> BaseException | None:
+        try:
+            async for _ in await litellm.acompletion(model=OPENROUTER, messages=M, stream=True, fallbacks=[FALLBACK]):
+                pass
+        except Exception as e:  # noqa: BLE001
+            return e
+        return None
+
+    e = asyncio.run(with_fallbacks())
+    assert type(e) is MidStreamFallbackError and provider.requests() == 2  # no request to the fallback
+
+
+def test_sync_stream_with_fallbacks_fails_even_without_a_fault(provider) -> None:
+    """A LiteLLM 1.108.14 bug, met while measuring the mid-stream case: ``completion(stream=True,
+    fallbacks=[...])`` iterates an async generator synchronously."""
+    text, e, _ = streamed(model=OPENROUTER, messages=M, stream=True, fallbacks=[FALLBACK])
+    assert type(e) is MidStreamFallbackError and text == ""
+    assert "'async_generator' object has no attribute '__next__'" in str(e)
+    assert provider.stats()["statuses"] == {"200": 1}  # the provider answered fine
+
+
+def test_openai_mid_stream_error_event_becomes_a_connection_error(provider) -> None:
+    provider.fail("openai/gpt-4o-mini", 502, kind="error_in_body", times=1)
+    text, e, _ = streamed(model=OPENAI, messages=M, stream=True)
+    assert type(e) is MidStreamFallbackError and (e.status_code, e.llm_provider) == (500, "openai")
+    assert type(e.original_exception) is litellm.APIConnectionError
+    assert FULL.startswith(text) and text and provider.requests() == 1
+
+
+# --- keep-alive comments ---------------------------------------------------------------------------
+
+def test_keepalive_comments_are_skipped_and_the_text_is_intact(provider) -> None:
+    provider.set_latency_scale(0.25)
+    provider.set_latency("openai/gpt-4o-mini", base_ms=2400, per_token_ms=0, jitter=0)
+    with httpx.stream("POST", provider.api_base() + "/chat/completions", json={
+            "model": "openai/gpt-4o-mini", "messages": M, "stream": True},
+            headers={"Authorization": f"Bearer {provider.key}"}) as r:
+        comments = [line for line in r.iter_lines() if line.startswith(": OPENROUTER PROCESSING")]
+    assert len(comments) >= 2  # what LiteLLM is about to receive
+    text, e, chunks = streamed(model=OPENROUTER, messages=M, stream=True)
+    assert e is None and text == FULL and chunks[-1].choices[0].finish_reason == "stop"
+
+    async def run() -> str:
+        return text_of([c async for c in await litellm.acompletion(model=OPENROUTER, messages=M, stream=True)])
+
+    assert asyncio.run(run()) == FULL
+
+
+# --- 402: credits -----------------------------------------------------------------------------------
+
+def test_402_is_a_plain_apierror_and_num_retries_repeats_it(provider) -> None:
+    provider.set_credit_limit(0.0)
+    e = caught(lambda: litellm.completion(model=OPENROUTER, messages=M))
+    assert (type(e).__name__, e.status_code, e.llm_provider) == ("APIError", 402, "openrouter")
+    assert isinstance(e, openai.APIError) and not isinstance(e, openai.APIStatusError)
+    assert "Insufficient credits" in str(e) and provider.requests() == 1
+    caught(lambda: litellm.completion(model=OPENROUTER, messages=M, num_retries=2))
+    assert provider.stats()["statuses"] == {"402": 4}  # 1 + 3: retried although it cannot succeed
+
+
+def test_402_fallbacks_try_the_next_model_with_the_same_key(provider) -> None:
+    provider.set_credit_limit(0.0)
+    e = caught(lambda: litellm.completion(model=OPENROUTER, messages=M, fallbacks=[FALLBACK]))
+    assert type(e).__name__ == "APIConnectionError" and "All fallback attempts failed" in str(e)
+    assert provider.stats()["statuses"] == {"402": 2}  # the key is empty for every model
+    other = provider.create_key("запасной")
+    answer = litellm.completion(model=OPENROUTER, messages=M, fallbacks=[{"model": FALLBACK, "api_key": other}])
+    assert answer.model == "openai/gpt-4o" and [e["key"] for e in provider.log()][-2:] == ["practice-key", "запасной"]
+
+
+def test_openai_quota_429_is_retried_by_the_sdk(provider) -> None:
+    """On /v1 an exhausted quota is OpenAI's 429 insufficient_quota: a RateLimitError, so retried."""
+    provider.set_credit_limit(0.0)
+    e = caught(lambda: litellm.completion(model=OPENAI, messages=M))
+    assert (type(e).__name__, e.status_code, e.llm_provider) == ("RateLimitError", 429, "openai")
+    assert "exceeded your current quota" in str(e) and provider.requests() == 3
+    caught(lambda: litellm.completion(model=OPENAI, messages=M, num_retries=0))
+    assert provider.requests() == 4
+
+
+# --- context length ---------------------------------------------------------------------------------
+
+LONG = [{"role": "user", "content": "слово " * 20_000}]
+
+
+def test_openrouter_context_wording_is_a_plain_bad_request(provider) -> None:
+    """"This endpoint's maximum context length..." matches none of LiteLLM's context-window patterns."""
+    for call in (lambda: litellm.completion(model="openrouter/openai/gpt-3.5-turbo", messages=LONG),
+                 lambda: (provider.fail("openai/gpt-4o-mini", kind="context_length", times=1),
+                          litellm.completion(model=OPENROUTER, messages=M))):
+        e = caught(call)
+        assert type(e) is litellm.BadRequestError and e.status_code == 400
+        assert not isinstance(e, litellm.ContextWindowExceededError) and "middle-out" in str(e)
+
+
+def test_openai_context_wording_is_context_window_exceeded(provider) -> None:
+    e = caught(lambda: litellm.completion(model="openai/gpt-3.5-turbo", messages=LONG))
+    assert type(e) is litellm.ContextWindowExceededError and e.status_code == 400
+    assert isinstance(e, litellm.BadRequestError) and provider.requests() == 1
+
+
+# --- 429 with and without Retry-After ----------------------------------------------------------------
+
+@pytest.mark.parametrize("retry_after", [True, False])
+def test_429_headers_reach_the_exception(provider, retry_after) -> None:
+    provider.set_limits("openai/gpt-4o-mini", rpm=1, retry_after=retry_after)
+    litellm.completion(model=OPENROUTER, messages=M)
+    e = caught(lambda: litellm.completion(model=OPENROUTER, messages=M))
+    headers = e.litellm_response_headers
+    assert type(e) is litellm.RateLimitError and type(headers) is dict
+    assert headers["x-ratelimit-remaining-requests"] == "0" and ("retry-after" in headers) is retry_after
+    e = caught(lambda: litellm.completion(model=OPENAI, messages=M, num_retries=0))
+    assert type(e) is litellm.RateLimitError and type(e.litellm_response_headers) is httpx.Headers
+    assert ("retry-after" in e.litellm_response_headers) is retry_after
+    assert provider.stats()["statuses"] == {"200": 1, "429": 2}
+
+
+def test_openai_sdk_retries_a_429_without_retry_after_quickly(provider) -> None:
+    """Without the header the SDK's own backoff (well under a second per retry) decides the wait;
+    with the rpm limit's Retry-After (up to 60 s) the SDK would wait that long before retrying."""
+    provider.set_limits("openai/gpt-4o-mini", rpm=1, retry_after=False)
+    litellm.completion(model=OPENAI, messages=M)
+    start = time.perf_counter()
+    caught(lambda: litellm.completion(model=OPENAI, messages=M))
+    assert time.perf_counter() - start < 5 and provider.stats()["statuses"] == {"200": 1, "429": 3}
+
+
+# --- usage and cost of streams without stream_options ----------------------------------------------
+
+class CostLog(CustomLogger):
+    def __init__(self) -> None:
+        super().__init__()
+        self.costs: list[float | None] = []
+
+    def log_success_event(self, kwargs, response_obj, start_time, end_time):
+        self.costs.append(kwargs.get("response_cost"))
+
+
+def test_openrouter_stream_cost_reaches_callbacks_but_not_the_chunks(provider) -> None:
+    log = CostLog()
+    litellm.callbacks = [log]
+    _, _, chunks = streamed(model=OPENROUTER, messages=M, stream=True)
+    _, _, openai_chunks = streamed(model=OPENAI, messages=M, stream=True)
+    deadline = time.monotonic() + 5
+    while len(log.costs) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    billed = [e["cost"] for e in provider.log()]
+    assert sorted(log.costs) == [0.0, pytest.approx(billed[0])]  # openai/: silently 0.0; openrouter/: the cost
+    assert not any(hasattr(c, "usage") for c in chunks + openai_chunks)  # the learner's loop sees no usage
+    assert litellm.stream_chunk_builder(chunks).usage.cost == pytest.approx(billed[0])
+    _, _, with_usage = streamed(model=OPENROUTER, messages=M, stream=True, stream_options={"include_usage": True})
+    assert with_usage[-1].usage.cost == pytest.approx(billed[0])
+
+
+def test_litellm_sends_usage_include_to_openrouter_only(provider) -> None:
+    litellm.completion(model=OPENROUTER, messages=M)
+    streamed(model=OPENROUTER, messages=M, stream=True)
+    litellm.completion(model=OPENAI, messages=M)
+    entries = provider.log()
+    assert [e["usage_param"] for e in entries] == [{"include": True}, {"include": True}, None]
+    assert [e["request_keys"] for e in entries] == [["messages", "model", "usage"],
+                                                    ["messages", "model", "stream", "usage"], ["messages", "model"]]
