@@ -9,8 +9,9 @@
   ``POST /chat/completions``, and ``GET /key``. Where it defines no shape (an error inside an
   HTTP 200 body, statuses 409 and 504), the shape of ``errors-and-debugging.mdx`` (FACTS §9).
 
-The reference files are read where the project keeps them; ``COURSE_OPENAI_OPENAPI`` and
-``COURSE_OPENROUTER_DOCS`` (a git dir holding the commit) point elsewhere.
+The tests read the exact subsets of both files that they use, vendored with their provenance in
+``tests/references/`` by ``scripts/vendor_references.py`` (``--check`` compares them with the
+originals), so the suite needs no network and no copy of the originals.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from __future__ import annotations
 import copy
 import json
 import os
-import subprocess
 from collections import Counter
 from collections.abc import Iterator
 from functools import lru_cache
@@ -28,15 +28,12 @@ from typing import Any
 import httpx
 import jsonschema
 import pytest
-import yaml
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from course_helpers.practice import FAULT_STATUSES, KEEPALIVE, PRACTICE_KEY
 
-OPENAI_YAML = Path(os.environ.get("COURSE_OPENAI_OPENAPI", "/work/shared/openapi/openai-openapi.yaml"))
-OPENROUTER_DOCS = Path(os.environ.get("COURSE_OPENROUTER_DOCS", "/work/.mirror/OpenRouterTeam+docs/repo"))
-OPENROUTER_COMMIT = "c26125a"
+REFERENCES = Path(__file__).resolve().parent / "references"
 M = [{"role": "user", "content": "Что такое Python?"}]
 SCHEMA = {"type": "object", "properties": {"answer": {"type": "string"}, "score": {"type": "integer"}},
           "required": ["answer", "score"]}
@@ -63,17 +60,8 @@ def allow_nullable(node: Any) -> Any:
 
 @lru_cache(maxsize=None)
 def spec(name: str) -> dict[str, Any]:
-    """One reference OpenAPI document, loaded once, with the nullable rule applied."""
-    if name == "openai":
-        assert OPENAI_YAML.is_file(), f"OpenAI's OpenAPI file is missing: {OPENAI_YAML} (set COURSE_OPENAI_OPENAPI)"
-        text = OPENAI_YAML.read_text()
-    else:
-        shown = subprocess.run(["git", "-C", str(OPENROUTER_DOCS), "show", f"{OPENROUTER_COMMIT}:openapi/openapi.yaml"],
-                               capture_output=True, text=True)
-        assert shown.returncode == 0, f"OpenRouter's docs (commit {OPENROUTER_COMMIT}) not found in {OPENROUTER_DOCS}: " \
-                                      f"{shown.stderr.strip()} (set COURSE_OPENROUTER_DOCS)"
-        text = shown.stdout
-    return allow_nullable(yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
+    """One reference OpenAPI document (its vendored subset), loaded once, with the nullable rule applied."""
+    return allow_nullable(json.loads((REFERENCES / f"{name}-subset.json").read_text(encoding="utf-8")))
 
 
 @lru_cache(maxsize=None)
@@ -364,7 +352,7 @@ def test_validators_reject_what_the_schemas_require(http, provider) -> None:
 
 def test_nullable_rule_is_needed_and_applied() -> None:
     """Without the rule a correct stream chunk (``finish_reason: null``) would be rejected."""
-    raw = yaml.load(OPENAI_YAML.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    raw = json.loads((REFERENCES / "openai-subset.json").read_text(encoding="utf-8"))
     choice = raw["components"]["schemas"]["CreateChatCompletionStreamResponse"]["properties"]["choices"]["items"]
     assert choice["properties"]["finish_reason"].get("nullable") is True
     assert jsonschema.Draft202012Validator(choice["properties"]["finish_reason"]).is_valid(None) is False
