@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 
 import pytest
@@ -168,3 +169,49 @@ def test_fresh_dir_is_empty_each_time(course) -> None:
     d = course.fresh_dir("x")
     (d / "f").write_text("1")
     assert list(course.fresh_dir("x").iterdir()) == []
+
+
+def test_online_mode_uses_the_online_service_and_practice_blocks_use_the_simulator(tmp_path) -> None:
+    """Online mode end to end, with a stand-in for OpenRouter: a second practice provider with
+    its own key at ``COURSE_ONLINE_BASE``. Plain calls reach the online service; a
+    ``course.practice()`` block reaches the practice provider and says so; the online key never
+    reaches the practice provider."""
+    standin_key = "sk-or-v1-stand-in-for-a-real-key"
+    standin = subprocess.Popen([sys.executable, "-m", "course_helpers.practice", "--port", "0", "--ready-json",
+                                "--parent-watch", "--latency-scale", "0", "--key", standin_key],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        online = PracticeProvider(json.loads(standin.stdout.readline())["url"])
+        code = textwrap.dedent("""
+            import litellm
+            from course_helpers import start_lesson
+            course = start_lesson('00', latency_scale=0)
+            m = [{'role': 'user', 'content': 'Привет!'}]
+            litellm.completion(model='openrouter/openai/gpt-4o-mini', messages=m)
+            print('PRACTICE_AFTER_ONLINE_CALL', course.provider.requests())
+            with course.practice():
+                course.provider.fail('openai/gpt-4o-mini', 503, times=1)
+                try:
+                    litellm.completion(model='openrouter/openai/gpt-4o-mini', messages=m)
+                except litellm.ServiceUnavailableError:
+                    print('FAULT_SEEN')
+            print('PRACTICE_AFTER_BLOCK', course.provider.requests())
+            print('KEYS_SEEN_BY_PRACTICE', sorted({e.get('key') for e in course.provider.log()}))
+            litellm.completion(model='openrouter/openai/gpt-4o-mini', messages=m)
+        """)
+        env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and k != "COURSE_MODE"}
+        env.update(COURSE_MODE="online", OPENROUTER_API_KEY=standin_key,
+                   COURSE_ONLINE_BASE=online.api_base("openrouter"))
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=90,
+                              cwd=tmp_path)
+        out = done.stdout
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert "Режим: онлайн" in out and "PRACTICE_AFTER_ONLINE_CALL 0" in out
+        assert "этот опыт идёт на практическом провайдере" in out and "FAULT_SEEN" in out
+        assert "PRACTICE_AFTER_BLOCK 1" in out
+        assert "KEYS_SEEN_BY_PRACTICE ['practice-key']" in out  # the online key never reached it
+        assert standin_key not in out
+        assert online.requests() == 2  # the two plain calls, before and after the block
+    finally:
+        standin.kill()
+        standin.wait()
