@@ -520,7 +520,7 @@ except litellm.ServiceUnavailableError as e:
 #
 # Значит, `allowed_fails=3`, записанный «для ясности», ничего не меняет, а развёртывание, которое всегда
 # отвечает 503, по умолчанию выходит из ротации после **пяти** неудач, а не после четырёх. Проверим:
-# d1 отвечает всегда одним статусом, d2 здоров, 20 запросов по одному (ретраи выключены, чтобы каждый
+# d1 отвечает всегда одним статусом, d2 здоров, 30 запросов по одному (ретраи выключены, чтобы каждый
 # вызов был одним запросом). Сколько из них дошло до d1?
 
 # %%
@@ -533,7 +533,7 @@ def requests_to_broken_d1(status: int, **options) -> int:
     random.seed(5)
     router = Router(model_list=[unique("d1"), unique("d2")], num_retries=0,
                     cooldown_time=60, **options)  # cooldown дольше опыта: d1 не вернётся до конца
-    for _ in range(20):
+    for _ in range(30):
         attempt(router)
     return served()["d1"]
 
@@ -541,7 +541,7 @@ def requests_to_broken_d1(status: int, **options) -> int:
 for status, options in [(503, {}), (503, {"allowed_fails": 3}), (503, {"allowed_fails": 2}),
                         (429, {}), (401, {})]:
     setting = ", ".join(f"{k}={v}" for k, v in options.items()) or "по умолчанию"
-    print(f"d1 отвечает {status}, {setting}: до d1 дошло {requests_to_broken_d1(status, **options)} из 20")
+    print(f"d1 отвечает {status}, {setting}: до d1 дошло {requests_to_broken_d1(status, **options)} из 30")
 
 # %% [markdown]
 # Порог можно задать и **по классу ошибки** — `allowed_fails_policy`. Например,
