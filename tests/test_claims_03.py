@@ -20,7 +20,7 @@ from course_helpers.panels.fallbacks import CHAIN, summarize
 
 M = [{"role": "user", "content": "Что такое Python?"}]
 PRIMARY, FB1, FB2 = CHAIN  # gpt-4o, claude-3-haiku, gpt-4o-mini (all openrouter/)
-LONG = [{"role": "user", "content": "слово " * 20000}]  # ~40k tokens: over gpt-3.5-turbo's 16385
+LONG = [{"role": "user", "content": "слово " * 20000}]  # ~40k cl100k tokens (over gpt-3.5-turbo's 16385), ~20k o200k
 
 
 @pytest.fixture(autouse=True)
@@ -308,6 +308,16 @@ def test_router_default_retries_twice_with_backoff_then_falls_back(fast) -> None
     assert gaps[2] >= 2.0  # and a third pause after the last retry, before the fallback
 
 
+def test_router_retry_policy_sets_retries_for_one_exception_class(fast) -> None:
+    fast.fail("openai/gpt-4o", 503)
+    router = Router(model_list=model_list(fast), fallbacks=[{"gpt-4o": ["other-group"]}],
+                    retry_policy={"ServiceUnavailableErrorRetries": 0})
+    assert router.num_retries == 2
+    r = router.completion(model="gpt-4o", messages=M)
+    assert group_of(r) == "other-group"
+    assert seen(fast, "deployment") == {"d1": [503], "o1": [200]}  # not [503, 503, 503]: the policy wins
+
+
 def test_sdk_num_retries_with_fallbacks_counts(fast) -> None:
     fast.fail("openai/gpt-4o", 503)
     r = litellm.completion(model=PRIMARY, messages=M, fallbacks=[FB2], num_retries=2)
@@ -317,7 +327,12 @@ def test_sdk_num_retries_with_fallbacks_counts(fast) -> None:
     assert times[2] - times[0] < 0.4  # the SDK's retries come without backoff pauses
 
 
-@pytest.mark.parametrize(("options", "d1_requests"), [({}, 6), ({"allowed_fails": 1, "cooldown_time": 30}, 2)])
+@pytest.mark.parametrize(("options", "d1_requests"), [
+    ({}, 6),
+    ({"allowed_fails": 3}, 6),  # the global default: the same rule as no setting at all
+    ({"allowed_fails": 1, "cooldown_time": 30}, 2),  # N != 3: cooldown at the (N + 1)-th failure
+    ({"allowed_fails_policy": {"ServiceUnavailableErrorAllowedFails": 1}}, 2),
+], ids=["default", "allowed_fails=3", "allowed_fails=1", "allowed_fails_policy"])
 def test_cooldown_of_a_single_deployment_group(fast, options: dict, d1_requests: int) -> None:
     fast.fail("openai/gpt-4o", 503)
     router = Router(model_list=model_list(fast), fallbacks=[{"gpt-4o": ["other-group"]}], num_retries=0, **options)
@@ -337,6 +352,15 @@ def test_default_cooldown_of_a_single_deployment_group_depends_on_the_error(fast
     assert len(seen(fast, "deployment")["d1"]) == d1_requests
 
 
+def test_count_rule_spares_a_lone_deployment_without_a_fallback_group(fast) -> None:
+    fast.fail("openai/gpt-4o", 503)
+    router = Router(model_list=model_list(fast)[:1], allowed_fails=1, num_retries=0)
+    for _ in range(6):
+        with pytest.raises(litellm.ServiceUnavailableError):  # never RouterRateLimitError: no cooldown
+            router.completion(model="gpt-4o", messages=M, max_tokens=5)
+    assert seen(fast, "deployment") == {"d1": [503] * 6}
+
+
 # --- 3.9 context-window fallbacks -------------------------------------------------------------
 def test_practice_provider_context_length_400_is_bad_request_via_openrouter(fast) -> None:
     with pytest.raises(litellm.BadRequestError) as info:
@@ -352,6 +376,28 @@ def test_sdk_plain_fallbacks_cover_context_length(fast) -> None:
                            fallbacks=["openrouter/openai/gpt-4o-mini"])
     assert r.model == "openai/gpt-4o-mini" and r.usage.prompt_tokens > 16385
     assert seen(fast) == {"openai/gpt-3.5-turbo": [400], "openai/gpt-4o-mini": [200]}
+
+
+def test_prompt_tokens_are_counted_by_the_answering_models_tokenizer(fast) -> None:
+    import tiktoken
+
+    text = LONG[0]["content"]
+    o200k = len(tiktoken.get_encoding("o200k_base").encode(text))  # gpt-4o-mini
+    cl100k = len(tiktoken.get_encoding("cl100k_base").encode(text))  # gpt-3.5-turbo
+    assert round(o200k, -3) == 20000 and round(cl100k, -3) == 40000  # «около 20 / 40 тысяч»
+    r = litellm.completion(model="openrouter/openai/gpt-3.5-turbo", messages=LONG, max_tokens=5,
+                           fallbacks=["openrouter/openai/gpt-4o-mini"])
+    assert r.model == "openai/gpt-4o-mini"
+    assert 0 < r.usage.prompt_tokens - o200k <= 10  # o200k count + the chat format's few tokens per message
+    assert cl100k > 16385 > o200k / 2  # the same text: too long for gpt-3.5-turbo by its own tokenizer
+
+
+def test_token_counter_counts_openrouter_names_with_the_default_tokenizer() -> None:
+    by_openrouter_name = litellm.token_counter(model="openrouter/openai/gpt-4o-mini", messages=LONG)
+    gpt35 = litellm.token_counter(model="gpt-3.5-turbo", messages=LONG)
+    gpt4o_mini = litellm.token_counter(model="gpt-4o-mini", messages=LONG)
+    assert by_openrouter_name == gpt35 > 16385
+    assert 1.9 < by_openrouter_name / gpt4o_mini < 2.1  # «вдвое больше»
 
 
 @pytest.mark.parametrize(("flavor", "prefix", "works"), [("openrouter", "openrouter/openai/", False),

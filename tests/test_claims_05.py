@@ -241,6 +241,34 @@ def test_enforce_model_rate_limits_holds_the_minute(provider) -> None:
     assert served(provider) == {"d1": 5}
 
 
+def test_enforce_model_rate_limits_holds_in_sync_completion_too(provider) -> None:
+    not_near_minute_end()
+    fast(provider)
+    router = Router(model_list=[dep(provider, "d1", unique=True, rpm=3)],
+                    optional_pre_call_checks=["enforce_model_rate_limits"], num_retries=0)
+    assert [attempt(router) for _ in range(6)] == ["d1"] * 3 + ["RateLimitError"] * 3
+    assert served(provider) == {"d1": 3}
+
+
+def test_with_default_retries_calls_rejected_by_the_router_hang(provider) -> None:
+    not_near_minute_end()  # the burst's admissions and rejections happen in its first second
+    fast(provider, 50)
+    router = Router(model_list=[dep(provider, "d1", unique=True, rpm=5)],
+                    optional_pre_call_checks=["enforce_model_rate_limits"])  # num_retries=2 by default
+
+    async def bounded() -> str:
+        try:
+            await asyncio.wait_for(router.acompletion(model=GROUP, messages=MSG), timeout=4)
+            return "ok"
+        except asyncio.TimeoutError:
+            return "still waiting after 4 s"
+
+    async def main() -> list[str]:
+        return list(await asyncio.gather(*(bounded() for _ in range(10))))
+    assert Counter(asyncio.run(main())) == {"ok": 5, "still waiting after 4 s": 5}
+    assert served(provider) == {"d1": 5}
+
+
 def test_max_parallel_requests_message(provider) -> None:
     fast(provider, 200)
     router = Router(model_list=[dep(provider, "d1", unique=True, rpm=1)], num_retries=0)
@@ -318,6 +346,139 @@ def test_default_retries_twice_with_backoff(provider) -> None:
         router.completion(model=GROUP, messages=MSG)
     assert time.perf_counter() - start > 1.0
     assert served(provider) == {"d1": 3}
+
+
+def test_retry_pauses_only_in_a_single_deployment_group(provider) -> None:
+    """One 503 (with Retry-After: 2) on the first request: a lone deployment waits before the
+    retry, a group of two retries at once (the pause is skipped before headers are even read)."""
+    gaps = {}
+    for size in (1, 2):
+        provider.reset()
+        fast(provider)
+        provider.fail(MODEL, 503, times=1, retry_after=2)
+        router = Router(model_list=[dep(provider, f"d{i + 1}", unique=True) for i in range(size)])
+        r = router.completion(model=GROUP, messages=MSG)
+        first, retry = provider.log()
+        assert (first["status"], retry["status"]) == (503, 200)
+        assert r._hidden_params["additional_headers"]["x-litellm-attempted-retries"] == 1
+        gaps[size] = retry["t"] - first["t"]
+    assert gaps[1] >= 2.0, gaps  # the backoff honours Retry-After
+    assert gaps[2] < 1.0, gaps  # no sleep at all: only request latency and LiteLLM's overhead
+
+
+def test_a_retry_may_land_on_the_same_deployment_without_a_pause(provider) -> None:
+    fast(provider)
+    provider.fail(MODEL, 503, times=2, deployment="d1")
+    random.seed(5)
+    router = Router(model_list=[dep(provider, "d1", unique=True, weight=99), dep(provider, "d2", unique=True, weight=1)])
+    router.completion(model=GROUP, messages=MSG)
+    log = provider.log()
+    assert [(e["deployment"], e["status"]) for e in log] == [("d1", 503), ("d1", 503), ("d1", 200)]
+    assert log[-1]["t"] - log[0]["t"] < 1.0  # two retries, no backoff (0.5 s + 1 s at least)
+
+
+@pytest.mark.parametrize(("status", "error"), [(401, litellm.AuthenticationError), (400, litellm.BadRequestError),
+                                               (404, litellm.NotFoundError)])
+def test_which_client_errors_are_retried(provider, status: int, error: type) -> None:
+    fast(provider)
+    provider.fail(MODEL, status, deployment="d1")
+    with pytest.raises(error):  # a lone deployment: none of them is retried
+        Router(model_list=[dep(provider, "d1", unique=True)]).completion(model=GROUP, messages=MSG)
+    assert served(provider) == {"d1": 1}
+    provider.reset()
+    fast(provider)
+    provider.fail(MODEL, status, deployment="d1")
+    random.seed(5)
+    pair = Router(model_list=[dep(provider, "d1", unique=True), dep(provider, "d2", unique=True)])
+    outcomes = [attempt(pair) for _ in range(20)]
+    if status == 401:  # retried on the other deployment, which the retry picks (d1 is skipped)
+        assert set(outcomes) == {"d2"}
+    else:  # 400 and 404 reach the user even with a healthy deployment next door
+        assert error.__name__ in outcomes
+
+
+def test_retry_policy_sets_retries_per_exception_class(provider) -> None:
+    fast(provider)
+    provider.fail(MODEL, 503)
+    both = [dep(provider, "d1", unique=True), dep(provider, "d2", unique=True)]  # retries without pauses
+    more_503 = Router(model_list=both, num_retries=0, retry_policy={"ServiceUnavailableErrorRetries": 2})
+    assert attempt(more_503) == "ServiceUnavailableError" and provider.stats()["requests"] == 3
+    provider.reset()
+    fast(provider)
+    provider.fail(MODEL, 500)
+    assert attempt(more_503) == "APIError" and provider.stats()["requests"] == 1  # other classes: num_retries
+    provider.reset()
+    fast(provider)
+    provider.fail(MODEL, 503, deployment="d1")
+    no_503 = Router(model_list=[dep(provider, "d1", unique=True)], retry_policy={"ServiceUnavailableErrorRetries": 0})
+    assert attempt(no_503) == "ServiceUnavailableError" and served(provider) == {"d1": 1}  # not 3
+
+
+def test_retry_policy_keys_follow_litellm_classes_openrouter_500_is_not_internal_server_error(provider) -> None:
+    fast(provider)
+    provider.fail(MODEL, 500)
+    router = Router(model_list=[dep(provider, "d1", unique=True), dep(provider, "d2", unique=True)],
+                    retry_policy={"InternalServerErrorRetries": 0})
+    with pytest.raises(litellm.APIError) as info:
+        router.completion(model=GROUP, messages=MSG)
+    assert not isinstance(info.value, litellm.InternalServerError)
+    assert provider.stats()["requests"] == 3  # num_retries=2 applied: the policy key did not match
+
+
+def requests_to_broken_d1(provider, status: int, **options: Any) -> int:
+    """d1 always answers `status`, d2 is healthy; 30 single-request calls. How many reached d1?"""
+    not_near_minute_end(margin=5)  # the default rule counts this minute's requests
+    provider.reset()
+    fast(provider)
+    provider.fail(MODEL, status, deployment="d1")
+    random.seed(5)
+    router = Router(model_list=[dep(provider, "d1", unique=True), dep(provider, "d2", unique=True)],
+                    num_retries=0, cooldown_time=60, **options)  # a cooldown outlasts the experiment
+    for _ in range(30):
+        attempt(router)
+    return served(provider)["d1"]
+
+
+@pytest.mark.parametrize(("status", "options", "d1_requests"), [
+    (503, {}, 5),  # default rule: > 50 % of at least 5 requests this minute
+    (500, {}, 5),
+    (503, {"allowed_fails": 3}, 5),  # equal to litellm.allowed_fails: still the default rule
+    (503, {"allowed_fails": 2}, 3),  # the count rule: cooldown at the (N + 1)-th failure
+    (503, {"allowed_fails": 5}, 6),
+    (429, {}, 1),  # the first 429 in a group of several deployments
+    (401, {}, 1),  # not retryable: at once
+    (404, {}, 1),
+    (429, {"allowed_fails_policy": {"RateLimitErrorAllowedFails": 3}}, 4),
+    (503, {"allowed_fails_policy": {"RateLimitErrorAllowedFails": 3}}, 4),  # uncovered class: allowed_fails (3)
+], ids=["503-default", "500-default", "503-allowed_fails=3", "503-allowed_fails=2", "503-allowed_fails=5",
+        "429-default", "401-default", "404-default", "429-policy", "503-policy-for-429"])
+def test_cooldown_rule_depends_on_allowed_fails(provider, status: int, options: dict, d1_requests: int) -> None:
+    assert requests_to_broken_d1(provider, status, **options) == d1_requests
+
+
+@pytest.mark.parametrize("status", [400, 403])
+def test_400_and_403_never_cool_a_deployment_down(provider, status: int) -> None:
+    assert requests_to_broken_d1(provider, status) >= 10  # d1 keeps getting its share of 30
+
+
+@pytest.mark.parametrize(("options", "before", "after"), [({"allowed_fails": 1}, 2, 4), ({}, 5, 6)],
+                         ids=["count-rule", "default-rule"])
+def test_after_a_cooldown_the_count_starts_again(provider, options: dict, before: int, after: int) -> None:
+    """The allowed_fails counter lives cooldown_time seconds after the last failure, so a deployment
+    back from cooldown needs N + 1 new failures; the default rule's minute stats re-cool it at once."""
+    not_near_minute_end(margin=12)
+    fast(provider)
+    provider.fail(MODEL, 503, deployment="d1")
+    random.seed(5)
+    router = Router(model_list=[dep(provider, "d1", unique=True), dep(provider, "d2", unique=True)],
+                    num_retries=0, cooldown_time=2, **options)
+    for _ in range(12):
+        attempt(router)
+    assert served(provider)["d1"] == before
+    time.sleep(2.5)
+    for _ in range(12):
+        attempt(router)
+    assert served(provider)["d1"] == after
 
 
 def test_traffic_shifts_during_an_outage_without_user_errors(provider) -> None:

@@ -68,8 +68,8 @@ def reference_resilient_router():
     from litellm import Router
 
     return Router(model_list=[_deployment("d1"), _deployment("d2")],
-                  num_retries=2,      # a retry goes to the healthy deployment at once
-                  allowed_fails=1,    # after a second failure d1 goes into cooldown
+                  num_retries=2,      # two deployments in the group: retries without a pause
+                  allowed_fails=1,    # != 3, so the count rule: cooldown at d1's second failure
                   cooldown_time=30)
 
 
@@ -144,9 +144,11 @@ register(Exercise(
     check=check_resilient_router,
     reference=reference_resilient_router,
     hints=[
-        "Запрос, попавший на сломанное развёртывание, спасает повтор (ретрай) на другом развёртывании группы.",
+        "Запрос, попавший на сломанное развёртывание, спасает повтор (ретрай): Router выбирает развёртывание "
+        "группы заново, а сломанное нужно поскорее вывести из ротации (cooldown).",
         "Router(model_list=[d1, d2], num_retries=2, allowed_fails=1, cooldown_time=30): ретраи включены, "
-        "а после второй ошибки d1 выводится из ротации на 30 секунд.",
+        "а после второй ошибки d1 выводится из ротации на 30 секунд. (allowed_fails=3 ничего не меняет: "
+        "это значение по умолчанию, и с ним d1 уходит в cooldown только после пяти неудач.)",
     ],
     wrong_answers=[_no_retries_router, _hammering_router],
 ))

@@ -592,8 +592,9 @@ check("03.2", build_router)
 #
 # Повтор (retry) — ещё один запрос **к той же** модели; фолбэк — переход **к другой**. Кто из них
 # первый и сколько запросов получит каждая модель? У `Router` по умолчанию `num_retries=2`: он
-# повторит основную модель **дважды, с паузами**, и только потом перейдёт к резервной. Посчитаем
-# запросы по развёртываниям и посмотрим на время (паузы настоящие: ячейка идёт несколько секунд).
+# повторит основную модель **дважды**, и только потом перейдёт к резервной. В группе `gpt-4o` одно
+# развёртывание, поэтому перед каждым повтором Router делает паузу. Посчитаем запросы по
+# развёртываниям и посмотрим на время (паузы настоящие: ячейка идёт несколько секунд).
 
 # %%
 import time
@@ -630,19 +631,23 @@ ax.grid(axis="x", alpha=0.3)
 plt.show()
 
 # %% [markdown]
-# Паузы растут вдвое (0.5 с, 1 с, 2 с плюс случайная добавка до 0.75 с), и **последняя пауза — уже
+# Паузы растут вдвое (0,5 с, 1 с, 2 с плюс случайная добавка до 0,75 с), и **последняя пауза — уже
 # после третьего отказа**, перед переходом к резервной модели. Пользователь ждёт несколько секунд,
 # прежде чем ему ответит здоровая модель.
+#
+# > **Важно:** паузу Router делает, только когда повторять больше негде — в группе **одно**
+# > развёртывание, как здесь. Если в группе несколько развёртываний, повтор идёт **сразу**, без паузы
+# > (урок 05).
 #
 # Сводка: сколько запросов получает основная и резервная модель, когда основная лежит (503).
 #
 # | настройка | основная | резервная | паузы |
 # |---|---|---|---|
-# | `Router(fallbacks=...)`, по умолчанию `num_retries=2` | 3 | 1 | да, 0.5 + 1 + 2 с и добавка |
+# | `Router(fallbacks=...)`, по умолчанию `num_retries=2`, одно развёртывание в группе | 3 | 1 | да, 0,5 + 1 + 2 с и добавка |
 # | `Router(fallbacks=..., num_retries=0)` | 1 | 1 | нет |
 # | `litellm.completion(fallbacks=[...])` | 1 | 1 | нет |
 # | `litellm.completion(fallbacks=[...], num_retries=2)` | 3 | 1 | нет (урок 02) |
-# | `ask(Request(fallbacks=[...]))`, `retries=1` | 2 | 1 | да, 0.5 с |
+# | `ask(Request(fallbacks=[...]))`, `retries=1` | 2 | 1 | да, 0,5 с |
 #
 # Проверим строку про `litellm.completion` с `num_retries=2`:
 
@@ -658,15 +663,35 @@ print("ответила", response.model, "| провайдер видел", see
 # **долгие** (модель лежит). Если резервная модель не хуже, повторы перед ней — потерянные секунды:
 # ставьте `num_retries=0` или 1.
 #
+# Число повторов можно задать и **по классу ошибки** — параметром `retry_policy`. Например,
+# `retry_policy={"ServiceUnavailableErrorRetries": 0}`: на 503 — сразу к резервной, остальные ошибки
+# Router повторяет, как велит `num_retries`:
+
+# %%
+course.provider.reset()
+course.provider.fail("openai/gpt-4o", 503)
+router = Router(model_list=model_list, fallbacks=[{"gpt-4o": ["other-group"]}],
+                retry_policy={"ServiceUnavailableErrorRetries": 0})  # 503 не повторять
+response = router.completion(model="gpt-4o", messages=messages)
+print("ответила группа:", response._hidden_params["additional_headers"]["x-litellm-model-group"],
+      "| провайдер видел:", seen("deployment"))
+
+# %% [markdown]
+# Ключи `retry_policy` названы по классам исключений LiteLLM (урок 02): `RateLimitErrorRetries`,
+# `TimeoutErrorRetries`, `ServiceUnavailableErrorRetries`… Следите за классом: через `openrouter/`
+# ответ 500 приходит как `APIError`, и ключ `InternalServerErrorRetries` на него не действует — такие
+# ошибки повторяются по `num_retries`.
+#
 # ### Заглядываем вперёд: cooldown
 #
 # Router умеет на время **исключать** упавшее развёртывание (cooldown): следующие запросы сразу идут к
-# резервной группе, не тратя попытку на лежащую. Когда именно — решают `allowed_fails` (сколько
-# неудач в минуту терпеть) и `cooldown_time` (на сколько секунд исключить). Шесть запросов подряд
-# при лежащей основной модели:
+# резервной группе, не тратя попытку на лежащую. На сколько секунд — задаёт `cooldown_time`, а
+# **когда** — правило, которое выбирает `allowed_fails`. Шесть запросов подряд при лежащей основной
+# модели:
 
 # %%
-for label, options in [("по умолчанию", {}), ("allowed_fails=1, cooldown_time=30", {"allowed_fails": 1, "cooldown_time": 30})]:
+for label, options in [("по умолчанию", {}), ("allowed_fails=3", {"allowed_fails": 3}),
+                       ("allowed_fails=1, cooldown_time=30", {"allowed_fails": 1, "cooldown_time": 30})]:
     course.provider.reset()
     course.provider.fail("openai/gpt-4o", 503)
     router = Router(model_list=model_list, fallbacks=[{"gpt-4o": ["other-group"]}], num_retries=0, **options)
@@ -678,8 +703,15 @@ for label, options in [("по умолчанию", {}), ("allowed_fails=1, coold
 # По умолчанию группа из **одного** развёртывания при временных ошибках (503, 429, 500) почти никогда
 # не уходит в cooldown: LiteLLM исключает её, только если за минуту упали все запросы и их было не
 # меньше 1000. Каждый запрос снова тратит попытку на лежащую модель. (Ошибки, которые повтором не
-# лечатся, например 401 и 404, исключают развёртывание сразу.) С `allowed_fails=1` после второй
-# неудачи `d1` исключён на 30 секунд. Подробно cooldown и балансировка — в уроке 05.
+# лечатся, — 401 и 404 — исключают развёртывание сразу.)
+#
+# Правило «cooldown после `allowed_fails` + 1 неудач» включается, **только если `allowed_fails` задан
+# и не равен 3** — значению по умолчанию. Поэтому `allowed_fails=3` ничего не меняет, а с
+# `allowed_fails=1` после второй неудачи `d1` исключён на 30 секунд. (Одиночное развёртывание, у
+# группы которого нет резервной группы, и по этому правилу не исключается.) Порог можно задать и по
+# классу ошибки — `allowed_fails_policy`: например, с
+# `allowed_fails_policy={"ServiceUnavailableErrorAllowedFails": 1}` `d1` исключается после второго 503.
+# Подробно cooldown и балансировка — в уроке 05.
 #
 # ## 3.9 Фолбэки по окну контекста
 #
@@ -688,7 +720,7 @@ for label, options in [("по умолчанию", {}), ("allowed_fails=1, coold
 # 16385 токенов, и слишком длинный запрос получает честный 400 «maximum context length».
 
 # %%
-long_messages = [{"role": "user", "content": "слово " * 20000}]  # около 40 тысяч токенов
+long_messages = [{"role": "user", "content": "слово " * 20000}]  # для gpt-3.5-turbo — около 40 тысяч токенов
 
 course.provider.reset()
 try:
@@ -707,7 +739,21 @@ print("провайдер видел:", seen())
 course.provider.reset()
 response = litellm.completion(model="openrouter/openai/gpt-3.5-turbo", messages=long_messages,
                               fallbacks=["openrouter/openai/gpt-4o-mini"], max_tokens=20)
-print("ответила", response.model, "| prompt_tokens:", response.usage.prompt_tokens, "| провайдер видел", seen())
+print("ответила", response.model, "| prompt_tokens (токенизатор ответившей модели):", response.usage.prompt_tokens)
+print("провайдер видел", seen())
+
+# %% [markdown]
+# `prompt_tokens` считает токенизатор **ответившей** модели: здесь это `gpt-4o-mini` с токенизатором
+# `o200k_base`, и запрос занял около 20 тысяч токенов (чуть больше, чем сам текст: разметка сообщений
+# чата добавляет несколько токенов). Для `gpt-3.5-turbo` (токенизатор `cl100k_base`) тот же текст —
+# около 40 тысяч, поэтому он и не влез в её окно. Один и тот же текст разные модели считают по-разному:
+
+# %%
+import tiktoken
+
+for model, encoding in (("gpt-4o-mini", "o200k_base"), ("gpt-3.5-turbo", "cl100k_base")):
+    n = len(tiktoken.get_encoding(encoding).encode(long_messages[0]["content"]))
+    print(f"{model:<14} {encoding:<12} {n} токенов")
 
 # %% [markdown]
 # В `Router` параметр `context_window_fallbacks` есть, но срабатывает он, **только если ошибка
@@ -734,7 +780,10 @@ for flavor, prefix in (("openrouter", "openrouter/openai/"), ("openai", "openai/
 
 # %% [markdown]
 # Вывод: для OpenRouter-моделей `context_window_fallbacks` в Router **не работает**. Надёжнее обычные
-# `fallbacks` — или проверка длины запроса до вызова (`litellm.token_counter(model=..., messages=...)`).
+# `fallbacks` — или проверка длины запроса до вызова: `litellm.token_counter(model="gpt-3.5-turbo",
+# messages=...)`. Считайте токенизатором той модели, чьё окно проверяете: для имён `openrouter/...`
+# `token_counter` берёт токенизатор по умолчанию (`cl100k_base`) — и для `gpt-4o-mini` насчитает
+# вдвое больше, чем она сама.
 #
 # Для экспериментов у провайдера есть и искусственный сбой `kind="context_length"`: он отвечает тем же
 # 400 без длинного текста — `course.provider.fail("openai/gpt-3.5-turbo", kind="context_length", times=1)`.
@@ -782,7 +831,14 @@ print("ответили:", {m: batch.served_count(m) for m in batch.models}, "| 
 #   группы; `ask` и исправленный цикл — последнюю ошибку со своим классом.
 # - В `Router(fallbacks=...)` — только список словарей; простой список — в вызове или в `default_fallbacks`.
 #   `mock_testing_fallbacks=True` работает только в Router.
-# - Router по умолчанию повторяет основную модель дважды с паузами (и ждёт ещё раз перед переходом):
-#   3 запроса и несколько секунд до резервной. `num_retries=0` — переход сразу.
+# - Router по умолчанию повторяет основную модель дважды (и, если в группе одно развёртывание, — с
+#   паузами и ещё одной паузой перед переходом): 3 запроса и несколько секунд до резервной.
+#   `num_retries=0` — переход сразу; `retry_policy` задаёт число повторов по классу ошибки. В группе из
+#   нескольких развёртываний повтор идёт без паузы.
+# - Cooldown по умолчанию (и при `allowed_fails=3`) почти никогда не исключает одиночное развёртывание
+#   при временных ошибках (сразу — на 401 и 404); `allowed_fails=N` с N ≠ 3 — после N + 1 неудач;
+#   `allowed_fails_policy` — порог по классу ошибки.
 # - `context_window_fallbacks` игнорируется в `litellm.completion`, а в Router работает только через
 #   `openai/` (через `openrouter/` это обычный `BadRequestError`).
+# - `prompt_tokens` считает токенизатор ответившей модели: один текст — около 20 тысяч токенов у
+#   `gpt-4o-mini` (`o200k_base`) и около 40 тысяч у `gpt-3.5-turbo` (`cl100k_base`).

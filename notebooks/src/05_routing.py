@@ -347,9 +347,10 @@ print("simple-shuffle, rpm=3:", [attempt(plain) for _ in range(6)])
 # ## 5.4 Лимиты: когда `rpm` соблюдается
 #
 # Чтобы Router **не пускал** запросы сверх `rpm`, включите проверку перед вызовом:
-# `optional_pre_call_checks=["enforce_model_rate_limits"]`. Она работает в асинхронном
-# `acompletion`. Ретраи выключим (`num_retries=0`): иначе Router будет ждать и повторять
-# отклонённые запросы.
+# `optional_pre_call_checks=["enforce_model_rate_limits"]`. Она работает и в асинхронном
+# `acompletion`, и в синхронном `completion`: с `rpm=3` три вызова подряд проходят, следующие получают
+# `RateLimitError`, а провайдер видит ровно три запроса. Ретраи выключим (`num_retries=0`): иначе
+# Router будет ждать и повторять отклонённые запросы.
 #
 # Уникальный `model_info={"id": ...}` даёт развёртыванию свой счётчик: иначе `id` — хэш параметров,
 # и счётчик достался бы от других Router этого процесса.
@@ -388,8 +389,9 @@ print("провайдер получил:", served())
 # - **Второй залп отклонён целиком:** лимит минуты выбран. Провайдер получил ровно 5, лишние запросы до
 #   сети не дошли — `litellm.RateLimitError` (статус 429).
 #
-# > **Осторожно:** с ретраями по умолчанию (`num_retries=2`) отклонённые запросы не падают сразу:
-# > Router ждёт и повторяет их (заголовок `retry-after: 60`), и вызовы «висят».
+# > **Осторожно:** с ретраями по умолчанию (`num_retries=2`) отклонённые запросы могут не упасть сразу:
+# > отказ несёт заголовок `retry-after: 60`, Router ждёт столько и повторяет — отклонённые вызовы
+# > первого залпа «висели» бы до минуты.
 #
 # Лимит бывает и **у самого провайдера**: он отвечает настоящим 429 с заголовком `Retry-After`.
 # Включим у развёртывания d1 лимит 5 запросов в минуту: `course.provider.set_limits(...)`.
@@ -427,15 +429,20 @@ print("провайдер ответил d1 отказом 429 ровно оди
 # | | где лимит | что видит пользователь | что видит провайдер |
 # |---|---|---|---|
 # | `rpm` без проверок | нигде (вес и предел одновременных запросов) | ничего, пока нет залпа | все запросы |
-# | `enforce_model_rate_limits`, `acompletion` | в Router, до сети | `RateLimitError` сверх `rpm` | ровно `rpm` |
+# | `enforce_model_rate_limits` (`completion` и `acompletion`) | в Router, до сети | `RateLimitError` сверх `rpm` | ровно `rpm` |
 # | лимит провайдера, одно развёртывание | у провайдера | `RateLimitError` с `Retry-After` | все запросы, лишние — 429 |
 # | лимит провайдера, есть второе развёртывание | у провайдера | ничего: cooldown + ретрай на d2 | один 429 |
 #
 # ## 5.5 Надёжность: ретраи, `allowed_fails`, `cooldown_time`
 #
 # **Ретраи.** По умолчанию `num_retries=2`: Router повторяет ошибки, которые имеет смысл повторять
-# (429, 5xx, таймауты; но не 400 и 401). Если в группе есть здоровое развёртывание — сразу, иначе с
-# экспоненциальной паузой (а `Retry-After` её удлиняет). Пакет `tenacity` для этого не нужен.
+# (429, 5xx, таймауты). 400 и 404 не повторяются; 401 — только если в группе есть другое
+# развёртывание (упавшее при повторе пропускается). Каждый повтор — новый выбор развёртывания в группе,
+# он может попасть и в то же самое. Пакет `tenacity` для этого не нужен.
+#
+# **Пауза перед повтором** бывает, только когда повторять больше негде — в группе **одно**
+# развёртывание: 0,5 с, 1 с, 2 с плюс случайная добавка до 0,75 с (`Retry-After` паузу удлиняет). Если
+# развёртываний несколько и не все в cooldown, Router повторяет **сразу**.
 
 # %%
 course.provider.reset()
@@ -451,12 +458,102 @@ except litellm.ServiceUnavailableError as e:
 print(f"ждали между попытками: {time.perf_counter() - start:.1f} с")
 
 # %% [markdown]
-# **Cooldown.** Если развёртывание ошибается больше `allowed_fails` раз за минуту (по умолчанию 3),
-# Router выводит его из ротации на `cooldown_time` секунд (по умолчанию 5), потом пробует снова.
+# Теперь один-единственный сбой 503 (на первый же запрос) — в группе из одного развёртывания и в
+# группе из двух. Паузу перед повтором меряем по журналу провайдера: время между первым запросом и
+# повтором.
+
+# %%
+def unique(name: str) -> dict:
+    """Развёртывание со своим id: счётчики неудач и cooldown не достанутся от других Router."""
+    return {**deployment(name), "model_info": {"id": uuid.uuid4().hex}}
+
+
+def pause_before_retry(router) -> float:
+    course.provider.reset()
+    course.provider.set_latency(MODEL, base_ms=5, per_token_ms=0)
+    course.provider.fail(MODEL, 503, times=1)  # ровно один сбой — на первый запрос
+    router.completion(model="gpt-3.5-turbo", messages=MSG)
+    first, retry = course.provider.log()
+    return retry["t"] - first["t"]
+
+
+random.seed(5)
+alone = pause_before_retry(Router(model_list=[unique("d1")]))
+pair_pause = pause_before_retry(Router(model_list=[unique("d1"), unique("d2")]))
+print(f"одно развёртывание: пауза перед повтором {alone:.2f} с")
+print(f"два развёртывания:  пауза перед повтором {pair_pause:.2f} с")
+print("с двумя развёртываниями повтор без паузы:", pair_pause < alone / 2)
+
+# %% [markdown]
+# Число повторов можно задать **по классу ошибки** — параметром `retry_policy` (ключи названы по
+# классам исключений LiteLLM: `RateLimitErrorRetries`, `TimeoutErrorRetries`,
+# `ServiceUnavailableErrorRetries`…). Например, 503 не повторять, остальное — по `num_retries`:
+
+# %%
+course.provider.reset()
+course.provider.set_latency(MODEL, base_ms=5, per_token_ms=0)
+course.provider.fail(MODEL, 503, deployment="d1")
+
+no_503_retries = Router(model_list=[unique("d1")], retry_policy={"ServiceUnavailableErrorRetries": 0})
+try:
+    no_503_retries.completion(model="gpt-3.5-turbo", messages=MSG)
+except litellm.ServiceUnavailableError as e:
+    print(type(e).__name__, "| попыток у провайдера:", served()["d1"])
+
+# %% [markdown]
+# Следите за классом ошибки: через `openrouter/` ответ 500 приходит как `APIError` (урок 02), и ключ
+# `InternalServerErrorRetries` на него не действует.
 #
-# Проверим на живом трафике: 200 запросов за 4 секунды, два равных развёртывания. С 1-й по 2-ю
-# секунду d1 отвечает 503, потом чинится. Журнал провайдера `course.provider.log()` знает время `t`,
-# развёртывание и статус каждого запроса — по нему и нарисуем.
+# **Cooldown.** Router умеет вывести развёртывание из ротации на `cooldown_time` секунд (по умолчанию
+# 5), потом пробует снова. **Когда** — зависит от правила, а правило выбирает `allowed_fails` (и
+# `allowed_fails_policy`, о ней ниже):
+#
+# - **`allowed_fails` не задан или равен 3** (это значение по умолчанию, `litellm.allowed_fails`) —
+#   правило по умолчанию, неудачи поштучно не считаются. Развёртывание уходит в cooldown:
+#   - после **первого же 429**, если в группе есть другие развёртывания;
+#   - после ошибки, которую повтор не лечит: **401 или 404** (400 и 403 cooldown не вызывают);
+#   - когда за текущую минуту **больше половины** его запросов упали и запросов было **не меньше 5**
+#     (если в группе есть другие развёртывания; одиночное — только когда упали все, и их не меньше 1000).
+# - **`allowed_fails=N`, N ≠ 3** — правило счёта: cooldown на **(N + 1)-й** неудаче. Счётчик живёт
+#   `cooldown_time` секунд после последней неудачи. (Одиночное развёртывание, у группы которого нет
+#   резервной группы, так в cooldown не уходит.)
+#
+# Значит, `allowed_fails=3`, записанный «для ясности», ничего не меняет, а развёртывание, которое всегда
+# отвечает 503, по умолчанию выходит из ротации после **пяти** неудач, а не после четырёх. Проверим:
+# d1 отвечает всегда одним статусом, d2 здоров, 30 запросов по одному (ретраи выключены, чтобы каждый
+# вызов был одним запросом). Сколько из них дошло до d1?
+
+# %%
+def requests_to_broken_d1(status: int, **options) -> int:
+    if time.localtime().tm_sec > 55:  # счётчики поминутные: опыт — целиком в одной минуте
+        time.sleep(61 - time.localtime().tm_sec)
+    course.provider.reset()
+    course.provider.set_latency(MODEL, base_ms=5, per_token_ms=0)
+    course.provider.fail(MODEL, status, deployment="d1")
+    random.seed(5)
+    router = Router(model_list=[unique("d1"), unique("d2")], num_retries=0,
+                    cooldown_time=60, **options)  # cooldown дольше опыта: d1 не вернётся до конца
+    for _ in range(30):
+        attempt(router)
+    return served()["d1"]
+
+
+for status, options in [(503, {}), (503, {"allowed_fails": 3}), (503, {"allowed_fails": 2}),
+                        (429, {}), (401, {})]:
+    setting = ", ".join(f"{k}={v}" for k, v in options.items()) or "по умолчанию"
+    print(f"d1 отвечает {status}, {setting}: до d1 дошло {requests_to_broken_d1(status, **options)} из 30")
+
+# %% [markdown]
+# Порог можно задать и **по классу ошибки** — `allowed_fails_policy`. Например,
+# `allowed_fails_policy={"RateLimitErrorAllowedFails": 3}` — терпеть три 429 и выводить из ротации на
+# четвёртом (а не на первом). Учтите: с такой политикой, как и с `allowed_fails` ≠ 3, Router переходит
+# на правило счёта **для всех** ошибок, и для классов, которых нет в политике, порог — `allowed_fails`:
+# с этой политикой развёртывание с 503 выходит из ротации на четвёртой неудаче, а не на пятой.
+#
+# Теперь cooldown на живом трафике: 200 запросов за 4 секунды, два равных развёртывания,
+# `allowed_fails=1`, `cooldown_time=1`. С 1-й по 2-ю секунду d1 отвечает 503, потом чинится. Журнал
+# провайдера `course.provider.log()` знает время `t`, развёртывание и статус каждого запроса — по нему
+# и нарисуем.
 
 # %%
 course.provider.reset()
@@ -498,10 +595,11 @@ ax.legend(fontsize=8)
 plt.show()
 
 # %% [markdown]
-# Серая полоса — окно сбоя. Красное — ответы 503 от d1: каждый такой запрос Router тут же повторил
-# на d2, а после второй ошибки (`allowed_fails=1`) вывел d1 из ротации на `cooldown_time=1` с.
-# Вернувшись, d1 снова получает трафик (а если бы сбой продолжался, снова ушёл бы в cooldown после
-# первой же неудачной пробы). Пользователь ошибок не видит.
+# Серая полоса — окно сбоя. Красное — ответы 503 от d1: каждый такой запрос Router тут же, без паузы,
+# повторил, а после второй ошибки (`allowed_fails=1`) вывел d1 из ротации на `cooldown_time=1` с.
+# Вернувшись, d1 снова получает трафик (а если бы сбой продолжался, снова ушёл бы в cooldown — опять
+# после двух неудач: счётчик живёт `cooldown_time` секунд после последней неудачи и к возвращению d1
+# уже обнулён). Пользователь ошибок не видит.
 #
 # **Все развёртывания остыли.** Если в cooldown ушла вся группа, Router даже не пытается звонить:
 # он бросает `RouterRateLimitError`. Это **не** `litellm.RateLimitError`, а подкласс `ValueError`
@@ -709,7 +807,7 @@ check("05.2", build_resilient_router)
 # def build_resilient_router() -> Router:
 #     return Router(
 #         model_list=[deployment("d1"), deployment("d2")],  # функция из раздела 5.2
-#         num_retries=2,      # ретрай уходит на здоровое развёртывание сразу
+#         num_retries=2,      # повтор без паузы: в группе два развёртывания
 #         allowed_fails=1,    # после второй ошибки d1 уходит в cooldown
 #         cooldown_time=30,
 #     )
@@ -727,15 +825,21 @@ progress("05")
 # - `tpm`/`rpm` в `model_list` по умолчанию — **веса** для `simple-shuffle` (приоритет `weight` →
 #   `rpm` → `tpm`), а не лимиты в минуту; ещё `rpm` задаёт предел одновременных запросов
 #   (`max_parallel_requests`).
-# - Лимит соблюдает `optional_pre_call_checks=["enforce_model_rate_limits"]` — в `acompletion`:
-#   сверх `rpm` — `RateLimitError`, провайдер получает ровно `rpm` (ретраи для этого выключите).
+# - Лимит соблюдает `optional_pre_call_checks=["enforce_model_rate_limits"]` — и в `completion`, и в
+#   `acompletion`: сверх `rpm` — `RateLimitError`, провайдер получает ровно `rpm` (ретраи для этого
+#   выключите).
 # - Стратегии: `least-busy` — для конкурентного трафика; `latency-based-routing` — один Router на
 #   процесс и разминка; `usage-based-routing-v2` — async (в sync бывает голый `ValueError`); `cost-based-routing` —
 #   только async и с явными ценами для `openrouter/*`. Счётчики общие для процесса по `id` развёртывания.
 # - Обработчики стратегий живут в общем `litellm.callbacks`: после Router с `usage-based-routing-v2`
 #   `rpm` проверяется у всех Router процесса. Одна конфигурация Router на процесс.
-# - Надёжность: `num_retries` (по умолчанию 2, с паузой), `allowed_fails` + `cooldown_time`; когда
-#   остыли все — `RouterRateLimitError`, подкласс `ValueError`.
+# - Ретраи: `num_retries` (по умолчанию 2); пауза перед повтором — только в группе из одного
+#   развёртывания, в группе из нескольких повтор идёт сразу. `retry_policy` — число повторов по классу
+#   ошибки.
+# - Cooldown по умолчанию (и при `allowed_fails=3`): первый 429 в группе из нескольких развёртываний,
+#   401 или 404, либо больше половины неудач минимум из 5 запросов за минуту. Правило «cooldown на
+#   (N + 1)-й неудаче» — только при `allowed_fails=N` с N ≠ 3 или с `allowed_fails_policy` (порог по
+#   классу ошибки). Когда остыли все — `RouterRateLimitError`, подкласс `ValueError`.
 # - Несколько процессов делят счётчики через Redis: `Router(redis_host=..., redis_port=...)`; ключи
 #   поминутные.
 # - Большие прогоны: `acompletion` + `asyncio.gather`, прогресс — `tqdm.gather`.
