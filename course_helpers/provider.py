@@ -18,6 +18,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from course_helpers import guard
 from course_helpers.practice import PRACTICE_KEY
 
 READY_TIMEOUT_S = 15.0
@@ -159,42 +160,48 @@ class PracticeProvider:
 
     def stop(self) -> None:
         """Stop the provider process (it also stops by itself when its parent exits)."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+        if self.process is not None:
+            guard.stop(self.process)
 
     def __repr__(self) -> str:
         return f"PracticeProvider(url={self.url!r})"
 
 
+def child_env() -> dict[str, str]:
+    """The environment for processes the course starts: this one's, minus secrets (API keys,
+    tokens, passwords have no business in the practice provider or redis-server), plus the
+    course package on PYTHONPATH."""
+    root = str(Path(__file__).resolve().parent.parent)
+    secret = ("_API_KEY", "_TOKEN", "_SECRET", "_PASSWORD")
+    env = {k: v for k, v in os.environ.items() if not k.endswith(secret) and k != "REDIS_URL"}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
+    return env
+
+
 def start_provider(latency_scale: float | None = None, seed: int = 0) -> PracticeProvider:
     """Start ``python -m course_helpers.practice`` on a free port and wait until it is ready.
 
-    The child watches its stdin: when this process dies (kernel restart), the pipe closes
-    and the provider exits, so no orphan keeps running.
+    It runs under :mod:`course_helpers.guard`: a kernel interrupt does not reach it, and it
+    stops when this process (the kernel) dies. Its stderr goes to ``<state>/logs/provider-*.log``.
     """
+    from course_helpers.session import state_dir
+
     if latency_scale is None:
         latency_scale = float(os.environ.get("COURSE_LATENCY_SCALE", "1.0"))
-    root = str(Path(__file__).resolve().parent.parent)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "course_helpers.practice", "--port", "0", "--ready-json", "--parent-watch",
-         "--latency-scale", str(latency_scale), "--seed", str(seed)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True,
-    )
+    log = state_dir() / "logs" / f"provider-{os.getpid()}.log"
+    process = guard.spawn([sys.executable, "-m", "course_helpers.practice", "--port", "0", "--ready-json",
+                           "--latency-scale", str(latency_scale), "--seed", str(seed)],
+                          log=log, env=child_env(), stdout=subprocess.PIPE)
     line: list[str] = []
     reader = threading.Thread(target=lambda: line.append(process.stdout.readline()), daemon=True)
     reader.start()
     reader.join(READY_TIMEOUT_S)
     if not line or not line[0].strip():
-        process.kill()
-        err = process.stderr.read() if process.poll() is not None else ""
+        guard.stop(process)
+        err = log.read_text(encoding="utf-8", errors="replace") if log.exists() else ""
         raise ProviderError(f"Практический провайдер не запустился за {READY_TIMEOUT_S:.0f} с. {err[-500:]}")
     info = json.loads(line[0])
-    atexit.register(lambda: process.poll() is None and process.terminate())
+    atexit.register(guard.stop, process)
     provider = PracticeProvider(info["url"], info["key"], process)
     deadline = time.monotonic() + READY_TIMEOUT_S
     while not provider.healthy():

@@ -9,15 +9,16 @@ install one. Never a fake.
 from __future__ import annotations
 
 import atexit
-import ctypes
 import os
 import shutil
-import signal
 import socket
 import subprocess
-import sys
 import time
 from urllib.parse import urlparse
+
+from course_helpers import guard
+from course_helpers.provider import child_env
+from course_helpers.session import state_dir
 
 _started: dict[str, subprocess.Popen] = {}
 
@@ -42,12 +43,6 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _die_with_parent() -> None:
-    """Linux: the child gets SIGTERM when the kernel that started it dies."""
-    if sys.platform.startswith("linux"):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
 def _ping(host: str, port: int, timeout: float = 0.5) -> bool:
     try:
         with socket.create_connection((host, port), timeout=timeout) as s:
@@ -64,20 +59,21 @@ def start_redis_server(binary: str = "redis-server") -> str:
         raise RedisUnavailable(INSTALL_HELP)
     for _ in range(3):  # a free port can be taken between the check and the start
         port = _free_port()
-        process = subprocess.Popen(
+        # under a guard: survives kernel interrupts, stops when the kernel dies; log to a file
+        process = guard.spawn(
             [path, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
              "--protected-mode", "yes", "--loglevel", "warning"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=_die_with_parent,
+            log=state_dir() / "logs" / f"redis-{os.getpid()}.log", env=child_env(),
         )
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline and process.poll() is None:
             if _ping("127.0.0.1", port):
                 url = f"redis://127.0.0.1:{port}"
                 _started[url] = process
-                atexit.register(lambda p=process: p.poll() is None and p.terminate())
+                atexit.register(guard.stop, process)
                 return url
             time.sleep(0.05)
-        process.kill()
+        guard.stop(process)
     raise RedisUnavailable(f"redis-server из {path} не запустился. {INSTALL_HELP}")
 
 
@@ -105,7 +101,5 @@ def redis_host_port(url: str) -> tuple[str, int]:
 def stop_redis_servers() -> None:
     """Stop every redis-server this process started."""
     for process in _started.values():
-        if process.poll() is None:
-            process.terminate()
-            process.wait(timeout=5)
+        guard.stop(process)
     _started.clear()
