@@ -16,6 +16,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from course_helpers.redis_server import redact
 from course_helpers.session import REPO_ROOT, current_course, package_version, read_dotenv
 
 PINNED = re.compile(r"^\s*([A-Za-z0-9_.-]+)(?:\[[^\]]*\])?\s*==\s*([^\s#;]+)")
@@ -93,7 +94,7 @@ def _provider_item(start: bool) -> Item:
 
 def _redis_item() -> Item:
     if os.environ.get("REDIS_URL"):
-        return Item(True, "Redis", f"REDIS_URL задан ({os.environ['REDIS_URL']})")
+        return Item(True, "Redis", f"REDIS_URL задан ({redact(os.environ['REDIS_URL'])})")
     binary = shutil.which("redis-server")
     if binary:
         return Item(True, "Redis", f"redis-server найден ({binary}); уроки поднимут свой сервер")

@@ -77,13 +77,23 @@ def start_redis_server(binary: str = "redis-server") -> str:
     raise RedisUnavailable(f"redis-server из {path} не запустился. {INSTALL_HELP}")
 
 
+def redact(url: str) -> str:
+    """A Redis URL safe to print: the password (if any) replaced by ``***``."""
+    parsed = urlparse(url)
+    if parsed.password is None:
+        return url
+    user = f"{parsed.username}:" if parsed.username else ":"
+    host = parsed.hostname or ""
+    return parsed._replace(netloc=f"{user}***@{host}{':' + str(parsed.port) if parsed.port else ''}").geturl()
+
+
 def redis_url() -> str:
     """URL of a Redis to use (see module docstring). Same URL on repeated calls."""
     env = os.environ.get("REDIS_URL")
     if env:
         parsed = urlparse(env)
         if not _ping(parsed.hostname or "127.0.0.1", parsed.port or 6379):
-            raise RedisUnavailable(f"REDIS_URL={env} задан, но Redis по этому адресу не отвечает на PING. "
+            raise RedisUnavailable(f"REDIS_URL={redact(env)} задан, но Redis по этому адресу не отвечает на PING. "
                                    "Запустите сервер или уберите переменную, чтобы курс поднял свой.")
         return env
     for url, process in _started.items():

@@ -53,9 +53,21 @@ def state_dir() -> Path:
     return path
 
 
-def read_dotenv(path: Path = REPO_ROOT / ".env") -> dict[str, str]:
-    """``KEY=value`` lines of the git-ignored ``.env`` file (comments and quotes allowed)."""
-    if not path.is_file():
+def find_dotenv(start: Path | None = None) -> Path | None:
+    """The ``.env`` to use: the nearest one from the working directory upwards (JupyterLab
+    runs notebooks in ``notebooks/``), else the repository root's; None if there is none."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / ".env").is_file():
+            return folder / ".env"
+    return REPO_ROOT / ".env" if (REPO_ROOT / ".env").is_file() else None
+
+
+def read_dotenv(path: Path | None = None) -> dict[str, str]:
+    """``KEY=value`` lines of the git-ignored ``.env`` file (comments and quotes allowed);
+    without ``path``, the file :func:`find_dotenv` finds."""
+    path = path or find_dotenv()
+    if path is None or not path.is_file():
         return {}
     values: dict[str, str] = {}
     for line in path.read_text(encoding="utf-8").splitlines():
@@ -261,6 +273,9 @@ def start_lesson(lesson: str, *, latency_scale: float | None = None, quiet: bool
     if mode == "online":
         for name in _REDIRECTS:
             os.environ.pop(name, None)
+        for name in ("OPENAI_API_KEY", "OPENROUTER_API_KEY"):  # what an offline start of this kernel set
+            if os.environ.get(name) == provider.key:
+                os.environ.pop(name)
         if online_base() != OPENROUTER_URL:
             os.environ["OPENROUTER_API_BASE"] = online_base()
         os.environ["OPENROUTER_API_KEY"] = key
@@ -320,4 +335,5 @@ def stop_lesson() -> None:
         _current = None
 
 
-__all__ = ["Course", "start_lesson", "stop_lesson", "enter_key", "current_course", "practice_env", "state_dir", "read_dotenv"]
+__all__ = ["Course", "start_lesson", "stop_lesson", "enter_key", "current_course", "practice_env", "state_dir",
+           "read_dotenv", "find_dotenv"]

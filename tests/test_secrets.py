@@ -34,3 +34,56 @@ def test_the_pattern_would_catch_a_key() -> None:
 def test_env_file_is_git_ignored() -> None:
     result = subprocess.run(["git", "check-ignore", ".env"], cwd=ROOT, capture_output=True)
     assert result.returncode == 0
+
+
+def test_dotenv_is_found_upwards_from_the_notebooks_folder(tmp_path, monkeypatch) -> None:
+    """JupyterLab runs notebooks in notebooks/ and hides dotfiles: a .env one folder up must be found."""
+    from course_helpers.session import find_dotenv, read_dotenv
+
+    (tmp_path / ".env").write_text("COURSE_MODE=online\n", encoding="utf-8")
+    (tmp_path / "notebooks").mkdir()
+    monkeypatch.chdir(tmp_path / "notebooks")
+    assert find_dotenv() == tmp_path / ".env"
+    assert read_dotenv() == {"COURSE_MODE": "online"}
+
+
+def test_going_online_leaves_no_practice_key_for_other_services(tmp_path) -> None:
+    """Offline sets OPENAI_API_KEY to the practice key; online must not keep it (openai/ calls would
+    carry it to the real OpenAI), and the practice provider's process never holds a real key."""
+    import json
+    import os
+    import sys
+
+    code = ("import os, json\nfrom course_helpers import start_lesson\nfrom course_helpers.session import stop_lesson\n"
+            "c = start_lesson('00', quiet=True)\nstop_lesson()\n"
+            "import threading\nfrom course_helpers.practice import make_server\n"
+            "standin = make_server(key='real-key-typed-by-the-learner', latency_scale=0)\n"
+            "threading.Thread(target=standin.serve_forever, daemon=True).start()\n"
+            "os.environ['COURSE_ONLINE_BASE'] = f'http://127.0.0.1:{standin.server_address[1]}/api/v1'\n"
+            "os.environ['COURSE_MODE'] = 'online'\nos.environ['OPENROUTER_API_KEY'] = 'real-key-typed-by-the-learner'\n"
+            "c = start_lesson('00', quiet=True)\n"
+            "env = open(f'/proc/{c.provider.process.pid}/environ', 'rb').read().decode()\n"
+            "kids = open(f'/proc/{c.provider.process.pid}/task/{c.provider.process.pid}/children').read().split()\n"
+            "env += ''.join(open(f'/proc/{k}/environ', 'rb').read().decode() for k in kids)\n"
+            "print(json.dumps({'mode': c.mode, 'openai_key': os.environ.get('OPENAI_API_KEY'),\n"
+            "                  'key_in_provider': 'real-key' in env}))\n")
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and k != "COURSE_MODE"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60,
+                         cwd=tmp_path).stdout
+    result = json.loads(out.strip().splitlines()[-1])
+    assert result == {"mode": "online", "openai_key": None, "key_in_provider": False}
+
+
+def test_redis_password_is_never_printed(monkeypatch) -> None:
+    from course_helpers import diagnostics
+    from course_helpers.redis_server import RedisUnavailable, redact, redis_url
+
+    assert redact("redis://:s3cret@127.0.0.1:6390/0") == "redis://:***@127.0.0.1:6390/0"
+    assert redact("redis://user:s3cret@host:6379") == "redis://user:***@host:6379"
+    assert redact("redis://127.0.0.1:6379") == "redis://127.0.0.1:6379"
+    monkeypatch.setenv("REDIS_URL", "redis://:s3cret@127.0.0.1:9")
+    try:
+        redis_url()
+    except RedisUnavailable as e:
+        assert "s3cret" not in str(e) and "***" in str(e)
+    assert "s3cret" not in diagnostics._redis_item().detail

@@ -176,7 +176,7 @@ def test_online_mode_uses_the_online_service_and_practice_blocks_use_the_simulat
     its own key at ``COURSE_ONLINE_BASE``. Plain calls reach the online service; a
     ``course.practice()`` block reaches the practice provider and says so; the online key never
     reaches the practice provider."""
-    standin_key = "sk-or-v1-stand-in-for-a-real-key"
+    standin_key = "stand-in-for-an-openrouter-key"
     standin = subprocess.Popen([sys.executable, "-m", "course_helpers.practice", "--port", "0", "--ready-json",
                                 "--parent-watch", "--latency-scale", "0", "--key", standin_key],
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
