@@ -215,7 +215,7 @@ def ask(request: Request, *, verbose: bool = True, sleep: Callable[[float], None
         extra["response_format"] = request.answer_model
     models = [request.model, *request.fallbacks]
     for index, model in enumerate(models):
-        if provider_of(model) in broke:
+        if broke and provider_of(model) in broke:
             _say(verbose, f"  – {model}: пропускаем, кредиты ключа {provider_of(model)}/ кончились")
             continue
         remaining = models[index + 1:]
