@@ -1,8 +1,10 @@
 """Lesson 02 («Ошибки и исключения»): every claim the lesson makes about LiteLLM, on the pinned version.
 
 The exception map (class, status_code, MRO, requests) for both ``openrouter/`` and ``openai/``,
-the hierarchy traps, who retries how often, Retry-After, the ``tenacity`` dependency, and the
-seed's error handler against injected faults.
+402 on a key with a real credit cap, the hierarchy traps and ``LITELLM_EXCEPTION_TYPES``, who
+retries how often, Retry-After (present or not, and the header types), the ``tenacity`` dependency,
+OpenRouter's errors inside an HTTP 200 (body, choice, mid-stream), the seed's error handler against
+injected faults, and the course client on 402.
 """
 
 from __future__ import annotations
@@ -13,9 +15,13 @@ import textwrap
 import time
 from pathlib import Path
 
+import httpx
 import litellm
 import openai
 import pytest
+from litellm.exceptions import MidStreamFallbackError
+
+from course_helpers import practice_data
 
 from course_helpers.panels.errors import FAULTS, SEED_CLAUSES, inject, mro_names, seed_clause
 from course_helpers.project import Request, ask, decide
@@ -28,6 +34,7 @@ MESSAGES = [{"role": "user", "content": "Привет!"}]
 MAP = {
     "400": (("BadRequestError", 400, 1), ("BadRequestError", 400, 1)),
     "401": (("AuthenticationError", 401, 1), ("AuthenticationError", 401, 1)),
+    "402": (("APIError", 402, 1), ("APIError", 402, 1)),
     "403": (("APIError", 403, 1), ("APIError", 403, 1)),
     "404": (("NotFoundError", 404, 1), ("NotFoundError", 404, 1)),
     "408": (("Timeout", 408, 1), ("Timeout", 408, 1)),
@@ -111,6 +118,29 @@ def test_context_length_differs_by_path(provider) -> None:
         assert type(info.value).__name__ == name
 
 
+# --- 402: out of credits (§2.2) ---------------------------------------------------------------
+
+def test_402_on_a_credit_capped_key_is_a_plain_apierror_for_every_model(provider) -> None:
+    """The lesson's key with a $0.0001 cap: answers until the cap is used up, then 402 — a plain
+    litellm.APIError (no APIStatusError, no BadRequestError/PaymentRequiredError), for another model too."""
+    key = provider.create_key("урок 02", limit=0.0001)
+    assert provider.key_info(key)["data"]["limit"] == 0.0001
+    answered = 0
+    with pytest.raises(openai.APIError) as info:
+        while answered < 100:
+            litellm.completion(model=OPENROUTER, messages=MESSAGES, api_key=key)
+            answered += 1
+    e = info.value
+    assert answered > 0 and provider.key_info(key)["data"]["limit_remaining"] == 0.0
+    assert (type(e), e.status_code, e.llm_provider) == (litellm.APIError, 402, "openrouter")
+    assert not isinstance(e, (openai.APIStatusError, litellm.BadRequestError))
+    assert issubclass(litellm.PaymentRequiredError, litellm.BadRequestError)  # exists, but is not raised here
+    assert "Insufficient credits" in str(e)
+    with pytest.raises(litellm.APIError) as other:
+        litellm.completion(model="openrouter/anthropic/claude-3-haiku", messages=MESSAGES, api_key=key)
+    assert other.value.status_code == 402  # num_retries repeats it anyway: RETRY_TABLE
+
+
 # --- hierarchy traps (§2.3) -----------------------------------------------------------------
 
 def test_hierarchy_traps() -> None:
@@ -121,7 +151,18 @@ def test_hierarchy_traps() -> None:
     assert issubclass(litellm.ContextWindowExceededError, litellm.BadRequestError)
     assert litellm.BudgetExceededError.__mro__[1] is Exception
     assert not issubclass(litellm.BudgetExceededError, openai.APIError)
-    assert len(litellm.LITELLM_EXCEPTION_TYPES) == 21
+
+
+def test_litellm_exception_types_is_not_openai_api_error() -> None:
+    """21 entries, 20 classes (InternalServerError twice); litellm.OpenAIError is not an openai.APIError,
+    so catching the tuple differs from ``except openai.APIError`` both ways."""
+    types = litellm.LITELLM_EXCEPTION_TYPES
+    assert (len(types), len(set(types))) == (21, 20)
+    assert [t for t in dict.fromkeys(types) if types.count(t) > 1] == [litellm.InternalServerError]
+    assert [t for t in dict.fromkeys(types) if not issubclass(t, openai.APIError)] == [litellm.OpenAIError]
+    assert mro_names(litellm.OpenAIError, 3) == ["litellm.OpenAIError", "openai.OpenAIError", "builtins.Exception"]
+    assert isinstance(litellm.OpenAIError(), tuple(types)) and not isinstance(litellm.OpenAIError(), openai.APIError)
+    assert issubclass(openai.RateLimitError, openai.APIError) and not issubclass(openai.RateLimitError, tuple(types))
 
 
 def test_every_mapped_class_derives_from_openai_api_error() -> None:
@@ -155,10 +196,11 @@ def test_wrong_except_order_catches_timeout_as_connection_error(provider) -> Non
 # --- retries (§2.4) -------------------------------------------------------------------------
 
 RETRY_TABLE = {  # (setup, fault) -> requests the provider received
-    ("openrouter", "400"): 1, ("openrouter", "401"): 1, ("openrouter", "429"): 1, ("openrouter", "503"): 1,
-    ("openrouter+2", "400"): 3, ("openrouter+2", "401"): 3, ("openrouter+2", "429"): 3, ("openrouter+2", "503"): 3,
-    ("openai", "400"): 1, ("openai", "401"): 1, ("openai", "429"): 3, ("openai", "503"): 3,
-    ("openai+2", "400"): 3, ("openai+2", "401"): 3, ("openai+2", "429"): 5, ("openai+2", "503"): 5,
+    **{("openrouter", f): 1 for f in ("400", "401", "402", "429", "503")},
+    **{("openrouter+2", f): 3 for f in ("400", "401", "402", "429", "503")},
+    ("openai", "400"): 1, ("openai", "401"): 1, ("openai", "402"): 1, ("openai", "429"): 3, ("openai", "503"): 3,
+    ("openai+2", "400"): 3, ("openai+2", "401"): 3, ("openai+2", "402"): 3, ("openai+2", "429"): 5,
+    ("openai+2", "503"): 5,
 }
 SETUPS = {"openrouter": (OPENROUTER, {}), "openrouter+2": (OPENROUTER, {"num_retries": 2}),
           "openai": (OPENAI, {}), "openai+2": (OPENAI, {"num_retries": 2})}
@@ -198,6 +240,40 @@ def test_max_retries_kwarg_does_nothing_on_openrouter(provider) -> None:
     assert requests == 1
 
 
+@pytest.mark.parametrize("retry_after", [True, False])
+def test_429_headers_reach_the_exception_with_or_without_retry_after(provider, retry_after) -> None:
+    """A real 429 (rpm limit), with ``Retry-After`` or without (OpenRouter only "may" send it): a dict with
+    lower-case keys on openrouter/, httpx.Headers on openai/; ``.get("retry-after")`` works on both."""
+    for model, headers_type in ((OPENROUTER, dict), (OPENAI, httpx.Headers)):
+        provider.reset()
+        provider.set_limits("openai/gpt-4o-mini", rpm=1, retry_after=retry_after)
+        litellm.completion(model=model, messages=MESSAGES, num_retries=0)
+        with pytest.raises(litellm.RateLimitError) as info:
+            litellm.completion(model=model, messages=MESSAGES, num_retries=0)
+        headers = info.value.litellm_response_headers
+        assert type(headers) is headers_type
+        assert (headers.get("retry-after") is not None) is retry_after
+        assert headers.get("x-ratelimit-remaining-requests") == "0"
+        assert provider.stats()["statuses"] == {"200": 1, "429": 1}
+        if headers_type is dict and retry_after:
+            assert "retry-after" in headers and "Retry-After" not in headers  # headers["Retry-After"]: KeyError
+        if headers_type is httpx.Headers and retry_after:
+            assert headers["Retry-After"] == headers["retry-after"]  # case-insensitive
+
+
+def test_openai_sdk_waits_its_own_backoff_without_retry_after(provider) -> None:
+    """No header: the OpenAI SDK still retries, after about 0.5 s and then about 1 s."""
+    provider.fail("openai/gpt-4o-mini", 429)
+    start = time.perf_counter()
+    with pytest.raises(litellm.RateLimitError):
+        litellm.completion(model=OPENAI, messages=MESSAGES)
+    elapsed = time.perf_counter() - start
+    times = [entry["t"] for entry in provider.log()]
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    assert len(times) == 3 and 1.0 <= elapsed < 5
+    assert 0.3 <= gaps[0] < 0.9 and 0.6 <= gaps[1] < 1.6, gaps
+
+
 def test_retry_after_header_is_kept_and_honoured_only_by_the_sdk(provider) -> None:
     provider.fail("openai/gpt-4o-mini", 429, retry_after=2)
     start = time.perf_counter()
@@ -212,6 +288,71 @@ def test_retry_after_header_is_kept_and_honoured_only_by_the_sdk(provider) -> No
     with pytest.raises(litellm.RateLimitError):
         litellm.completion(model=OPENAI, messages=MESSAGES)
     assert time.perf_counter() - start >= 2.0 and provider.requests() == 3  # 2 waits of Retry-After: 1
+
+
+# --- errors after the model started: HTTP 200 (§2.5) ----------------------------------------
+
+QUESTION = [{"role": "user", "content": "Что такое Python?"}]
+FULL = practice_data.ANSWERS["что такое python?"]
+
+
+@pytest.mark.parametrize("status, cls", [(400, "BadRequestError"), (401, "AuthenticationError"), (402, "APIError"),
+                                         (429, "RateLimitError"), (502, "APIError"), (503, "ServiceUnavailableError")])
+def test_error_in_200_body_raises_the_class_of_its_code(provider, status, cls) -> None:
+    provider.fail("openai/gpt-4o-mini", status, kind="error_in_body", times=1)
+    with pytest.raises(openai.APIError) as info:
+        litellm.completion(model=OPENROUTER, messages=QUESTION)
+    e = info.value
+    assert (type(e).__name__, e.status_code, e.llm_provider) == (cls, status, "openrouter")
+    assert "Имитация сбоя после начала ответа" in str(e)  # error.message, not the raw body
+    assert provider.requests() == 1
+
+
+def test_error_in_200_body_is_retried_by_num_retries(provider) -> None:
+    """BerriAI/litellm#8448 (1.60.6: "a 429 inside a 200 body is never retried") no longer holds in 1.108.14."""
+    provider.fail("openai/gpt-4o-mini", 429, kind="error_in_body")
+    with pytest.raises(litellm.RateLimitError):
+        litellm.completion(model=OPENROUTER, messages=QUESTION, num_retries=2)
+    assert provider.requests() == 3
+
+
+def test_error_in_choice_comes_back_as_a_normal_truncated_answer(provider) -> None:
+    """The documented non-stream variant (partial content, finish_reason "error", choices[0].error):
+    no exception, and LiteLLM reports finish_reason "stop" — the error survives only in
+    ``provider_specific_fields``; the half answer is billed."""
+    provider.fail("openai/gpt-4o-mini", 502, kind="error_in_choice", times=1)
+    response = litellm.completion(model=OPENROUTER, messages=QUESTION)
+    choice = response.choices[0]
+    assert choice.finish_reason == "stop"
+    assert FULL.startswith(choice.message.content) and 0 < len(choice.message.content) < len(FULL)
+    assert choice.provider_specific_fields["native_finish_reason"] == "error"
+    assert choice.provider_specific_fields["error"]["code"] == 502
+    assert response._hidden_params["response_cost"] == provider.log()[-1]["cost"] > 0
+
+
+def streamed_text(**kwargs) -> tuple[str, BaseException | None]:
+    """Iterate a sync stream like a learner: (text shown so far, exception or None)."""
+    shown = ""
+    try:
+        for chunk in litellm.completion(**kwargs):
+            shown += chunk.choices[0].delta.content or ""
+    except Exception as e:  # noqa: BLE001 - the claim is which class arrives, and when
+        return shown, e
+    return shown, None
+
+
+def test_mid_stream_error_raises_after_the_text_already_shown(provider) -> None:
+    provider.fail("openai/gpt-4o-mini", 502, kind="error_in_body", times=1)
+    shown, e = streamed_text(model=OPENROUTER, messages=QUESTION, stream=True)
+    assert type(e) is MidStreamFallbackError and type(e).__mro__[1] is litellm.ServiceUnavailableError
+    assert (e.status_code, e.llm_provider, e.is_pre_first_chunk) == (502, "openrouter", False)
+    assert shown == e.generated_content and FULL.startswith(shown) and 0 < len(shown) < len(FULL)
+
+
+def test_mid_stream_error_is_not_retried_by_num_retries(provider) -> None:
+    provider.fail("openai/gpt-4o-mini", 502, kind="error_in_body")
+    _, e = streamed_text(model=OPENROUTER, messages=QUESTION, stream=True, num_retries=2)
+    assert type(e) is MidStreamFallbackError and provider.requests() == 1
 
 
 def test_num_retries_without_tenacity_hides_the_real_error(course) -> None:
@@ -240,14 +381,14 @@ def test_num_retries_without_tenacity_hides_the_real_error(course) -> None:
 
 # --- the seed's handler and the corrected one (§2.5, §2.6) --------------------------------
 
-def test_seed_tuple_lets_503_500_502_403_escape(provider) -> None:
+def test_seed_tuple_lets_503_500_502_403_402_escape(provider) -> None:
     escaped = []
-    for fault in ("429", "504", "drop", "503", "500", "502", "403", "400", "404"):
+    for fault in ("429", "504", "drop", "503", "500", "502", "403", "402", "400", "404"):
         error, _, _ = provoke(provider, OPENROUTER, fault)
         if seed_clause(error)[0] == "except Exception":
             escaped.append((fault, type(error).__name__))
     assert escaped == [("503", "ServiceUnavailableError"), ("500", "APIError"), ("502", "APIError"),
-                       ("403", "APIError"), ("400", "BadRequestError"), ("404", "NotFoundError")]
+                       ("403", "APIError"), ("402", "APIError"), ("400", "BadRequestError"), ("404", "NotFoundError")]
 
 
 def test_seed_clauses_match_the_seed_text() -> None:
@@ -276,20 +417,24 @@ def test_seed_loop_spins_on_503(provider) -> None:
 
 
 def test_decide_classification(provider) -> None:
+    """The lesson's table: decide(e, [a fallback through the same path and key]) for every fault of the map."""
     expected = {
-        OPENROUTER: {"stop": ["400", "401", "422"], "retry": ["408", "429", "503", "504", "refused", "drop"],
+        OPENROUTER: {"stop": ["400", "401", "402", "422"], "retry": ["408", "429", "503", "504", "refused", "drop"],
                      "next": ["403", "404", "413", "500", "502", "malformed", "empty"]},
-        OPENAI: {"stop": ["400", "401", "422"],
+        OPENAI: {"stop": ["400", "401", "402", "422"],
                  "retry": ["408", "429", "500", "503", "504", "refused", "malformed", "empty", "drop"],
                  "next": ["403", "404", "413", "502"]},
     }
+    same_key = {OPENROUTER: "openrouter/openai/gpt-4o", OPENAI: "openai/gpt-4o"}
     for model, options in ((OPENROUTER, {}), (OPENAI, {"num_retries": 0})):
         got: dict[str, list[str]] = {}
         for fault in MAP:
             if fault == "hang":
                 continue  # a Timeout, like 408 and 504 (saves a second)
             error, _, _ = provoke(provider, model, fault, **options)
-            got.setdefault(decide(error), []).append(fault)
+            got.setdefault(decide(error, [same_key[model]]), []).append(fault)
+            if fault == "402":  # another provider's model bills another account
+                assert decide(error, ["anthropic/claude-3-haiku" if model == OPENAI else "openai/gpt-4o"]) == "next"
         assert got == expected[model]
 
 

@@ -55,3 +55,14 @@ def test_button_click_sends_and_faults_are_cleared(provider) -> None:
     console.fault.value = "без сбоя"
     console.button.click()
     assert "успех" in console.result.value  # the 401 fault did not outlive its send
+
+
+def test_402_is_offered_and_shows_the_class_and_the_retries(provider) -> None:
+    console = FaultConsole(provider)
+    console.model.value = "openrouter/openai/gpt-4o-mini"
+    console.fault.value = "402"
+    console.retries.value = "num_retries=2"
+    assert console.send() == "APIError"
+    html = console.result.value
+    assert "402" in html and "3 запрос(а): [402, 402, 402]" in html  # num_retries repeats it anyway
+    assert "stop" in html  # the course client: no other account to fall back to

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import httpx
 import litellm
 import pydantic
 import pytest
 
 from course_helpers import Request, ask, setup_caching
-from course_helpers.project import decide
+from course_helpers.project import _retry_after, backoff, decide, provider_of
 
 PRIMARY, FB1, FB2 = "openrouter/openai/gpt-4o", "openrouter/openai/gpt-3.5-turbo", "openrouter/anthropic/claude-3-haiku"
 M = [{"role": "user", "content": "Привет!"}]
@@ -49,6 +50,83 @@ def test_retry_honours_retry_after(fast) -> None:
     no_sleep.calls = []
     a = ask(Request(model=PRIMARY, messages=M, retries=1), sleep=no_sleep, verbose=False)
     assert a.model == PRIMARY and no_sleep.calls == [2.0] and fast.requests("openai/gpt-4o") == 2
+
+
+@pytest.mark.parametrize("model", [PRIMARY, "openai/gpt-4o"])
+def test_retry_after_is_read_from_either_header_type(fast, model) -> None:
+    """openrouter/ keeps the headers in a dict, openai/ in httpx.Headers: both are read."""
+    fast.fail("openai/gpt-4o", 429, times=1, retry_after=2)
+    with pytest.raises(litellm.RateLimitError) as info:
+        litellm.completion(model=model, messages=M, num_retries=0)
+    expected_type = dict if model.startswith("openrouter/") else httpx.Headers
+    assert type(info.value.litellm_response_headers) is expected_type
+    assert _retry_after(info.value) == 2.0 and backoff(info.value, 3) == 2.0
+
+
+@pytest.mark.parametrize("model", [PRIMARY, "openai/gpt-4o"])
+def test_missing_retry_after_falls_back_to_own_backoff(fast, model) -> None:
+    fast.fail("openai/gpt-4o", 429, times=1)  # no Retry-After: OpenRouter only "may" send it
+    with pytest.raises(litellm.RateLimitError) as info:
+        litellm.completion(model=model, messages=M, num_retries=0)
+    assert _retry_after(info.value) is None
+    assert [backoff(info.value, attempt) for attempt in range(5)] == [0.5, 1.0, 2.0, 4.0, 5.0]
+    fast.reset()
+    fast.set_latency_scale(0.0)
+    fast.fail("openai/gpt-4o", 429, times=1)
+    no_sleep.calls = []
+    a = ask(Request(model=model, messages=M, retries=1, options={"num_retries": 0}), sleep=no_sleep, verbose=False)
+    assert a.model == model and no_sleep.calls == [0.5] and fast.requests("openai/gpt-4o") == 2
+
+
+def test_retry_after_edge_cases() -> None:
+    def error(headers):
+        e = litellm.RateLimitError("x", "openrouter", "m")
+        e.litellm_response_headers = headers
+        return e
+
+    assert _retry_after(error(None)) is None
+    assert _retry_after(error({})) is None
+    assert _retry_after(error(httpx.Headers({"Retry-After": "3"}))) == 3.0
+    assert _retry_after(error({"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"})) is None  # an HTTP date
+
+
+@pytest.mark.parametrize("how", ["fault", "credit_limit"])
+def test_402_stops_when_every_fallback_uses_the_same_key(fast, how, capsys) -> None:
+    """Another openrouter/ model bills the same key: after a 402 the client does not try it."""
+    if how == "fault":
+        fast.fail("openai/gpt-4o", 402)  # the fallbacks themselves would answer
+    else:
+        fast.set_credit_limit(0.0)
+    with pytest.raises(litellm.APIError) as info:
+        ask(Request(model=PRIMARY, fallbacks=[FB1, FB2], messages=M))
+    assert info.value.status_code == 402 and fast.stats()["requests"] == 1
+    assert [(a.model, a.decision) for a in info.value.attempts] == [(PRIMARY, "stop")]
+    out = capsys.readouterr().out
+    assert "останавливаемся" in out and "Кредиты кончились (HTTP 402)" in out and "тот же ключ" in out
+    assert any("Кредиты кончились" in note for note in info.value.__notes__)
+
+
+def test_402_goes_on_to_another_provider_and_skips_the_same_key(fast, capsys) -> None:
+    fast.fail("openai/gpt-4o", 402)
+    a = ask(Request(model=PRIMARY, fallbacks=[FB1, "openai/gpt-4o-mini"], messages=M))
+    assert a.model == "openai/gpt-4o-mini"
+    assert [(x.model, x.decision) for x in a.attempts] == [(PRIMARY, "next"), ("openai/gpt-4o-mini", "answered")]
+    assert fast.requests("openai/gpt-3.5-turbo") == 0 and fast.stats()["requests"] == 2
+    assert f"{FB1}: пропускаем" in capsys.readouterr().out
+
+
+def test_403_key_limit_exceeded_counts_as_out_of_credits() -> None:
+    """Real OpenRouter has been reported to answer a per-key cap with 403 "Key limit exceeded"."""
+    key_limit = litellm.APIError(403, "Key limit exceeded (total limit). Manage it using https://openrouter.ai/settings/keys",
+                                 "openrouter", "openai/gpt-4o")
+    moderation = litellm.APIError(403, "Your input was flagged", "openrouter", "openai/gpt-4o")
+    assert decide(key_limit, [FB1]) == "stop" and decide(key_limit, ["openai/gpt-4o"]) == "next"
+    assert decide(moderation, [FB1]) == "next"
+
+
+def test_provider_of() -> None:
+    assert [provider_of(m) for m in (PRIMARY, "openai/gpt-4o", "gpt-4o", "anthropic/claude-3-haiku")] == [
+        "openrouter", "openai", "openai", "anthropic"]
 
 
 def test_auth_error_stops_at_once(fast) -> None:

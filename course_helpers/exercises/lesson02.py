@@ -1,4 +1,5 @@
-"""Lesson 02 exercises: a safe call that classifies errors, and a 429 retry honouring Retry-After.
+"""Lesson 02 exercises: a safe call that classifies errors, and a 429 retry honouring Retry-After
+(and backing off on its own when the header is missing, as OpenRouter does not promise it).
 
 The checkers inject real faults at the practice provider and judge the learner's function by
 what it returns or raises and by the requests the provider received (count and timing).
@@ -173,8 +174,8 @@ def reference_call_with_retry(model: str, messages: list[dict], max_retries: int
         except litellm.RateLimitError as e:
             if attempt == max_retries:
                 raise
-            headers = e.litellm_response_headers or {}
-            time.sleep(float(headers.get("retry-after", 1)))
+            retry_after = (e.litellm_response_headers or {}).get("retry-after")  # OpenRouter may not send it
+            time.sleep(float(retry_after) if retry_after is not None else 2 ** attempt)
     raise AssertionError("unreachable")
 
 
@@ -209,6 +210,18 @@ def check_call_with_retry(call_with_retry: Callable[..., str]) -> str:
     expect(times[1] - times[0] >= 0.9, f"провайдер просил подождать 1 с (Retry-After: 1), а повтор пришёл через "
                                        f"{(times[1] - times[0]) * 1000:.0f} мс.")
 
+    provider().reset()
+    provider().fail(model_id(model), 429, times=1)  # no Retry-After: OpenRouter only "may" send it
+    text, error = _run(call_with_retry, model, _messages(prompt))
+    expect(error is None, f"после одного 429 без заголовка Retry-After функция подняла {type(error).__name__}"
+                          f"{f': {error}' if str(error) else ''}. Заголовка может не быть: "
+                          "e.litellm_response_headers.get('retry-after') тогда вернёт None — нужна своя пауза.")
+    expect(text == answer_for(prompt), f"после повтора нужен текст ответа, а вернулось {text!r:.80}.")
+    times = _request_times(model)
+    expect(len(times) == 2, f"один 429 без Retry-After и успех — это 2 запроса, а провайдер получил {len(times)}.")
+    expect(times[1] - times[0] >= 0.9, f"без заголовка Retry-After нужна своя пауза (1 с перед первым повтором), "
+                                       f"а повтор пришёл через {(times[1] - times[0]) * 1000:.0f} мс.")
+
     for max_retries in (2, 3):
         provider().reset()
         provider().fail(model_id(model), 429, times=max_retries + 2, retry_after=0)  # bounded: no endless loop
@@ -231,7 +244,8 @@ def check_call_with_retry(call_with_retry: Callable[..., str]) -> str:
                f"при HTTP {fault} нужно сразу поднять {expected.__name__}, а {_outcome(result, error)}.")
         expect(_requests(model) == 1,
                f"HTTP {fault} повторять не нужно, а провайдер получил {_requests(model)} запроса.")
-    return "429 повторяется не больше max_retries раз с паузой из Retry-After; 503 и 401 поднимаются сразу."
+    return ("429 повторяется не больше max_retries раз с паузой из Retry-After, а без заголовка — со своей паузой; "
+            "503 и 401 поднимаются сразу.")
 
 
 def _no_retry(model: str, messages: list[dict], max_retries: int = 2) -> str:
@@ -245,6 +259,26 @@ def _ignores_retry_after(model: str, messages: list[dict], max_retries: int = 2)
         except litellm.RateLimitError:
             if attempt == max_retries:
                 raise  # retries at once: Retry-After ignored
+
+
+def _crashes_without_header(model: str, messages: list[dict], max_retries: int = 2) -> str:
+    for attempt in range(max_retries + 1):
+        try:
+            return litellm.completion(model=model, messages=messages).choices[0].message.content
+        except litellm.RateLimitError as e:
+            if attempt == max_retries:
+                raise
+            time.sleep(float(e.litellm_response_headers["retry-after"]))  # KeyError when it is missing
+
+
+def _spins_without_header(model: str, messages: list[dict], max_retries: int = 2) -> str:
+    for attempt in range(max_retries + 1):
+        try:
+            return litellm.completion(model=model, messages=messages).choices[0].message.content
+        except litellm.RateLimitError as e:
+            if attempt == max_retries:
+                raise
+            time.sleep(float((e.litellm_response_headers or {}).get("retry-after", 0)))  # no header: no pause
 
 
 def _fixed_pause(model: str, messages: list[dict], max_retries: int = 2) -> str:
@@ -298,14 +332,16 @@ register(Exercise(
     check=check_call_with_retry,
     reference=reference_call_with_retry,
     hints=[
-        "Заголовки настоящего ответа лежат в e.litellm_response_headers (обычный dict, ключи в нижнем регистре): "
-        "e.litellm_response_headers.get('retry-after') — строка с числом секунд или None.",
+        "Заголовки настоящего ответа лежат в e.litellm_response_headers: через openrouter/ это dict с ключами "
+        "в нижнем регистре, через openai/ — httpx.Headers (регистр не важен). (e.litellm_response_headers or {})"
+        ".get('retry-after') работает на обоих: строка с числом секунд или None, если заголовка нет — "
+        "тогда ждите 2 ** attempt секунд.",
         "Цикл for attempt in range(max_retries + 1): внутри try — вызов и return текста; "
         "в except litellm.RateLimitError — если attempt == max_retries, то raise, иначе time.sleep(...).",
         "Ловите только litellm.RateLimitError. Ветка для более общего класса (openai.APIStatusError, "
         "openai.APIError, Exception), поставленная выше, перехватит 429 раньше. Не используйте num_retries: "
         "он не ждёт и повторяет даже 401.",
     ],
-    wrong_answers=[_no_retry, _ignores_retry_after, _fixed_pause, _retries_everything, _num_retries_kwarg,
-                   _unbounded, _wrong_order],
+    wrong_answers=[_no_retry, _ignores_retry_after, _crashes_without_header, _spins_without_header, _fixed_pause,
+                   _retries_everything, _num_retries_kwarg, _unbounded, _wrong_order],
 ))

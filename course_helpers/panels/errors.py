@@ -36,7 +36,7 @@ class Fault:
 
 FAULTS: dict[str, Fault] = {
     **{str(code): Fault(f"HTTP {code}", "status", code)
-       for code in (400, 401, 403, 404, 408, 413, 422, 429, 500, 502, 503, 504)},
+       for code in (400, 401, 402, 403, 404, 408, 413, 422, 429, 500, 502, 503, 504)},
     "hang": Fault("зависание (ответа нет)", "hang"),
     "refused": Fault("соединение отклонено", "refused"),
     "malformed": Fault("битый JSON в ответе 200", "malformed"),
