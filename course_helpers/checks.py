@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from course_helpers import progress_store
+from course_helpers.kernel import is_learner_frame
 from course_helpers.provider import PracticeProvider, ProviderError
-from course_helpers.session import current_course, practice_env
+from course_helpers.session import current_course, learner_hint, practice_env
 
 
 class CheckFailed(Exception):
@@ -151,10 +152,12 @@ def run_check(exercise_id: str, answer: Any) -> Result:
         return Result("failed", str(e))
     except ProviderError as e:  # not the learner's fault: the practice provider is gone
         return Result("error", str(e))
-    except Exception as e:  # the learner's code raised: show where, not a raw traceback
-        frame = traceback.extract_tb(e.__traceback__)[-1]
+    except Exception as e:  # the learner's code raised: show where (their line, not LiteLLM's)
+        frames = traceback.extract_tb(e.__traceback__)
+        frame = next((f for f in reversed(frames) if is_learner_frame(f.filename)), frames[-1])
+        hint = learner_hint(e)
         return Result("failed", f"ваш код упал с ошибкой {type(e).__name__}: {e} (строка {frame.lineno}, "
-                                f"{frame.name}). Исправьте и запустите снова.")
+                                f"{frame.name}). Исправьте и запустите снова.{' ' + hint if hint else ''}")
     return Result("passed", detail or "всё верно.")
 
 

@@ -24,7 +24,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from course_helpers import netguard
+from course_helpers import kernel, netguard
 from course_helpers.provider import PracticeProvider, ProviderError, start_provider
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -174,30 +174,18 @@ def learner_hint(error: BaseException) -> str | None:
                 "openrouter/openai/gpt-4o-mini. Проверьте опечатку в префиксе.")
     if "tenacity" in text and "import failed" in text:
         return "💡 num_retries требует пакет tenacity: pip install tenacity (он есть в requirements.txt)."
+    from_llm_client = type(error).__module__.split(".")[0] in ("litellm", "openai", "httpx")
+    if _current is None and from_llm_client:
+        return ('💡 Сначала выполните ячейку настройки урока — course = start_lesson("NN") в начале ноутбука '
+                "(после перезапуска ядра тоже): без неё LiteLLM не знает о практическом провайдере и идёт в интернет.")
+    if type(error).__name__ == "NotFoundError" and "не найдена" in text:
+        return ("💡 Такой модели нет: проверьте имя модели после префикса openrouter/ (в тексте ошибки — список "
+                "доступных).")
     if _current is not None and _current.mode == "offline" and "Connection" in type(error).__name__ + text:
         if not _current.provider.healthy():
             return ("💡 Практический провайдер не отвечает (ядро перезапускалось или процесс остановлен). "
                     "Выполните ячейку с start_lesson(...) ещё раз — она поднимет его заново.")
     return None
-
-
-def _install_hints() -> None:
-    """In IPython: show the usual traceback, then a Russian hint when there is one."""
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return
-    shell = get_ipython()
-    if shell is None:
-        return
-
-    def handler(self: Any, etype: type, value: BaseException, tb: Any, tb_offset: int | None = None) -> None:
-        self.showtraceback((etype, value, tb), tb_offset=tb_offset)
-        hint = learner_hint(value)
-        if hint:
-            print(hint)
-
-    shell.set_custom_exc((Exception,), handler)
 
 
 def online_base() -> str:
@@ -284,7 +272,7 @@ def start_lesson(lesson: str, *, latency_scale: float | None = None, quiet: bool
     else:
         _point_litellm_at(provider)
     _quiet_litellm()
-    _install_hints()
+    kernel.install()
     _current = Course(lesson=lesson, mode=mode, provider=provider, notes=notes)
     if not quiet:
         print(_current.banner())

@@ -28,6 +28,10 @@ apt_install() {  # apt_install <program> <package>
 
 apt_install redis-server redis-server || echo "Уроки 01 и 05 покажут, как поставить Redis; остальное работает без него." >&2
 if [ "$want_browser" = 1 ]; then apt_install chromium chromium; fi
+# Цветные эмодзи (✅ ❌ ⏳ в проверках): без шрифта Chromium в Debian рисует их пустыми квадратами.
+if [ "$(id -u)" = 0 ] && command -v dpkg >/dev/null 2>&1 && ! dpkg -s fonts-noto-color-emoji >/dev/null 2>&1; then
+  apt_install fc-emoji-font-not-a-program fonts-noto-color-emoji || true
+fi
 
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 stamp=.venv/.requirements.sha256
@@ -38,3 +42,5 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$sum" ]; then
   .venv/bin/python -m pip install -q -r requirements.txt
   echo "$sum" > "$stamp"
 fi
+# Ядро курса: короткие трассировки, русские подсказки и локальная таблица цен даже до start_lesson.
+.venv/bin/python -m course_helpers.kernel --install-kernelspec >/dev/null

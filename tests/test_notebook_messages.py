@@ -47,3 +47,38 @@ def test_wrong_key_dead_provider_and_missing_redis_messages(tmp_path) -> None:
     assert "APIConnectionError" in dead and "Практический провайдер не отвечает" in dead and "start_lesson" in dead
     assert "Привет! Я модель практического провайдера" in restart
     assert "RedisUnavailable" in no_redis and "apt-get install -y redis-server" in no_redis
+
+
+def test_before_start_lesson_and_short_tracebacks(tmp_path) -> None:
+    """A LiteLLM cell run before the setup cell (or after a restart): a Russian "run the setup
+    cell", the local price map, and a traceback with the learner's line only; later errors are
+    short too, a model-name typo gets a hint, and check() points at the learner's own line."""
+    before, setup, typo, checked = run_cells(
+        "import os, litellm\nprint('cost map local:', os.environ.get('LITELLM_LOCAL_MODEL_COST_MAP'))\n"
+        "litellm.completion(model='openrouter/openai/gpt-4o-mini', messages=[{'role': 'user', 'content': 'Привет!'}])",
+        "from course_helpers import start_lesson, check\ncourse = start_lesson('00')",
+        "litellm.completion(model='openrouter/openai/gpt-4o-mimi', messages=[{'role': 'user', 'content': 'Привет!'}])",
+        "def first_call(prompt):\n"
+        "    return litellm.completion(model='openrouter/openai/gpt-4o-mini', messages=prompt)\n"
+        "check('00.1', first_call)",
+    )
+    assert "cost map local: True" in before and "Сначала выполните ячейку настройки урока" in before
+    assert "скрыто" in before and "трассировки" in before
+    assert "NotFoundError" in typo and "Такой модели нет" in typo
+    assert "❌ неверно" in checked and "строка 2, first_call" in checked, checked
+
+
+def test_tracebacks_keep_only_the_learners_frames() -> None:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("from course_helpers import start_lesson\nimport litellm\n"
+                                          "course = start_lesson('00', quiet=True)"),
+                nbformat.v4.new_code_cell("course.provider.fail('openai/gpt-4o-mini', 503, times=1)\n"
+                                          "litellm.completion(model='openrouter/openai/gpt-4o-mini',\n"
+                                          "                   messages=[{'role': 'user', 'content': 'Привет!'}])")]
+    nb.cells[1].metadata["tags"] = ["raises-exception"]
+    NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True).execute()
+    error = next(o for o in nb.cells[1].outputs if o.output_type == "error")
+    frames = [line for line in error.traceback if "site-packages" in line or "line " in line]
+    assert error.ename == "ServiceUnavailableError"
+    assert not any("site-packages" in line for line in error.traceback), "library frames are hidden"
+    assert len(error.traceback) <= 8 and frames, error.traceback
