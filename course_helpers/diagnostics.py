@@ -49,9 +49,15 @@ def requirements(path: Path = REPO_ROOT / "requirements.txt") -> dict[str, str |
     return wanted
 
 
-def _package_items() -> list[Item]:
+# Packages in requirements.txt that only the course's tests need (shown apart from the learner's list).
+INSTRUCTOR_TOOLS = ("pytest", "nbval", "hypothesis", "playwright")
+
+
+def _package_items(instructor: bool = False) -> list[Item]:
     items = []
     for name, pin in requirements().items():
+        if (name in INSTRUCTOR_TOOLS) != instructor:
+            continue
         have = package_version(name)
         if have == "нет":
             items.append(Item(False, name, "не установлен — выполните: bash scripts/setup.sh"))
@@ -139,13 +145,17 @@ def run_doctor(start_provider: bool = True) -> list[Item]:
 
 
 def doctor(start_provider: bool = True) -> None:
-    """Print the report (lesson 00); ``run_doctor`` returns it as data."""
+    """Print the report (lesson 00): what a learner needs, then the instructor's test tools apart;
+    ``run_doctor`` returns the learner's part as data."""
     items = run_doctor(start_provider)
     for item in items:
         print(item)
     failed = [i for i in items if not i.ok]
     print("Всё готово к курсу." if not failed else
           f"Проблем: {len(failed)}. Исправьте пункты [FAIL] (README, раздел «Если что-то не так»).")
+    tools = _package_items(instructor=True)
+    print("Для преподавателя (тесты курса, ученику не нужны): "
+          + ", ".join(f"{i.label} {i.detail if i.ok else '— нет'}" for i in tools))
 
 
 def main() -> None:

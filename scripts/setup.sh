@@ -44,3 +44,6 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$sum" ]; then
 fi
 # Ядро курса: короткие трассировки, русские подсказки и локальная таблица цен даже до start_lesson.
 .venv/bin/python -m course_helpers.kernel --install-kernelspec >/dev/null
+# JupyterLab этого .venv: без всплывающего вопроса о новостях и без проверки обновлений.
+mkdir -p .venv/share/jupyter/lab/settings
+cp scripts/jupyterlab-overrides.json .venv/share/jupyter/lab/settings/overrides.json
