@@ -246,11 +246,26 @@ def test_client_timeout_as_408_becomes_timeout(provider) -> None:
 def test_stream_usage_only_with_include_usage(provider) -> None:
     use("claimstream", Generate(provider.generate_url))
     plain = list(litellm.completion(model="claimstream/generate", messages=M, max_tokens=15, stream=True))
-    assert not hasattr(plain[-1], "usage")
+    assert not any(hasattr(c, "usage") for c in plain)
     assert "".join(c.choices[0].delta.content or "" for c in plain).startswith("Python")
+    built = litellm.stream_chunk_builder(plain).usage  # LiteLLM kept the last chunk's usage
+    assert (built.prompt_tokens, built.completion_tokens) == (provider.log()[-1]["prompt_tokens"], 15)
     with_usage = list(litellm.completion(model="claimstream/generate", messages=M, max_tokens=15, stream=True,
                                          stream_options={"include_usage": True}))
     assert with_usage[-1].usage.completion_tokens == 15
+
+
+def test_stream_usage_is_hidden_from_chunks_for_openrouter_too(provider) -> None:
+    """"Так LiteLLM поступает с любым провайдером — даже с OpenRouter, который присылает usage в
+    конце каждого потока": the raw stream ends with usage, LiteLLM's chunks do not carry it."""
+    with httpx.stream("POST", provider.api_base() + "/chat/completions",
+                      json={"model": "openai/gpt-4o-mini", "messages": M, "stream": True},
+                      headers={"Authorization": f"Bearer {provider.key}"}) as raw:
+        events = [line.removeprefix("data: ") for line in raw.iter_lines() if line.startswith("data: ")]
+    assert events[-1] == "[DONE]" and json.loads(events[-2])["usage"]["cost"] > 0
+    chunks = list(litellm.completion(model="openrouter/openai/gpt-4o-mini", messages=M, stream=True))
+    assert not any(hasattr(c, "usage") for c in chunks)
+    assert litellm.stream_chunk_builder(chunks).usage.completion_tokens == provider.log()[-1]["completion_tokens"]
 
 
 def test_async_stream_and_acompletion(provider) -> None:

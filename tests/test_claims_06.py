@@ -23,7 +23,8 @@ from litellm.integrations.custom_logger import CustomLogger
 from litellm.litellm_core_utils.logging_worker import GLOBAL_LOGGING_WORKER
 from litellm.router_strategy.budget_limiter import RouterBudgetLimiting
 
-from course_helpers.budget import BudgetExceeded, BudgetGuard, callbacks_restored
+from course_helpers import practice_data
+from course_helpers.budget import DEFAULT_MARGIN, BudgetExceeded, BudgetGuard, callbacks_restored, max_cost
 
 MINI = "openrouter/openai/gpt-4o-mini"
 GPT4O = "openrouter/openai/gpt-4o"
@@ -162,19 +163,45 @@ def test_wrong_parameter_names_are_silently_skipped(provider) -> None:
     assert calls == [] and provider.stats()["requests"] == 2
 
 
+def _stream_and_wait(recorder: Recorder, **kwargs) -> list:
+    """A sync stream, then wait for its success event (callbacks run in a background thread)."""
+    seen = len(recorder.events)
+    chunks = list(litellm.completion(messages=Q, stream=True, **kwargs))
+    deadline = time.monotonic() + 5
+    while len(recorder.events) == seen and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return chunks
+
+
 def test_stream_without_include_usage_has_no_cost_on_openai_only(provider) -> None:
-    """OpenRouter always sends usage with cost in a stream's last message (usage-accounting.mdx;
-    the practice provider does since t11), so only ``openai/`` streams report a silent 0.0.
-    The earlier claim "``openrouter/`` gives None" was an artefact of the practice provider."""
+    """Trap 1, line by line. OpenRouter always sends usage with cost in a stream's last message
+    (usage-accounting.mdx; the practice provider does since t11), so only ``openai/`` streams
+    report a silent 0.0. The earlier claim "``openrouter/`` gives None" was an artefact of the
+    practice provider."""
     recorder = Recorder()
     litellm.callbacks = [recorder]
-    for _ in litellm.completion(model=MINI, messages=Q, stream=True):
-        pass
-    for _ in litellm.completion(model="openai/gpt-4o-mini", messages=Q, stream=True):
-        pass
-    time.sleep(0.4)
-    billed = [e["cost"] for e in provider.log()]
-    assert sorted(e[2] for e in recorder.events) == [0.0, pytest.approx(billed[0])] and billed[1] > 0
+    chunks = _stream_and_wait(recorder, model=MINI)
+    billed = provider.log()[-1]["cost"]
+    assert billed > 0 and recorder.events[-1][2] == pytest.approx(billed)  # the callback has the bill
+    assert not any(hasattr(c, "usage") for c in chunks)  # the loop does not see it
+    assert litellm.stream_chunk_builder(chunks).usage.cost == pytest.approx(billed)
+    chunks = _stream_and_wait(recorder, model="openai/gpt-4o-mini")
+    assert provider.log()[-1]["cost"] > 0 and recorder.events[-1][2] == 0.0  # billed, reported as 0.0
+    assert not any(hasattr(c, "usage") for c in chunks)
+    built = litellm.stream_chunk_builder(chunks).usage
+    assert getattr(built, "cost", None) is None and built.total_tokens == 0
+    # LiteLLM still asks OpenRouter for usage the deprecated way; the OpenAI path gets no such field
+    assert [e["usage_param"] for e in provider.log()] == [{"include": True}, None]
+
+
+def test_include_usage_gives_usage_and_cost_on_both_paths(provider) -> None:
+    recorder = Recorder()
+    litellm.callbacks = [recorder]
+    for model in (MINI, "openai/gpt-4o-mini"):
+        chunks = _stream_and_wait(recorder, model=model, stream_options=USAGE)
+        assert chunks[-1].usage.completion_tokens == provider.log()[-1]["completion_tokens"]
+        assert recorder.events[-1][2] > 0
+    assert recorder.events[0][2] == pytest.approx(provider.log()[0]["cost"])  # openrouter/: the bill itself
 
 
 def _run_script(body: str) -> str:
@@ -437,7 +464,7 @@ def test_check_then_call_lets_a_concurrent_burst_through_and_reservation_does_no
 
         await asyncio.gather(*(naive() for _ in range(10)))
         naive_cost = provider.stats()["cost"]
-        guard = BudgetGuard(limit=limit)
+        guard = BudgetGuard(limit=limit, margin=0)  # the estimate is exact here: the point is concurrency
 
         async def reserved():
             with guard.reserve(GPT4O, STORY, max_tokens=100) as hold:
@@ -450,3 +477,111 @@ def test_check_then_call_lets_a_concurrent_burst_through_and_reservation_does_no
     assert naive_cost == pytest.approx(10 * STORY_COST)
     assert guarded_cost == pytest.approx(3 * STORY_COST) and guarded_cost <= limit + 1e-12
     assert sum(isinstance(r, BudgetExceeded) for r in results) == 7
+
+
+def test_openrouter_response_cost_is_the_billed_usage_cost_not_a_price_map_price(provider) -> None:
+    """BudgetGuard settles with ``response_cost``: for ``openrouter/`` LiteLLM takes it from the
+    answer's ``usage.cost`` even when its own price map knows (another) price for the model."""
+    litellm.register_model({GPT4O: {"input_cost_per_token": 1e-3, "output_cost_per_token": 1e-3,
+                                    "litellm_provider": "openrouter", "mode": "chat"}})
+    response = litellm.completion(model=GPT4O, messages=STORY, max_tokens=100)
+    assert response._hidden_params["response_cost"] == response.usage.cost == STORY_COST
+    assert provider.log()[-1]["cost"] == STORY_COST
+
+
+# --- 6.5 the margin, the per-key credit limit ---------------------------------------------------
+
+SONNET = "openrouter/anthropic/claude-3.5-sonnet"
+REPORT = "Кратко перескажи отчёт о расходах на языковые модели за квартал. "
+REQUESTS = [[{"role": "user", "content": f"Заявка {i}: " + REPORT * (i % 5 + 1)}] for i in range(30)]
+
+
+def _gpt4o_estimate(model: str, messages: list, max_tokens: int) -> float:
+    return max_cost(model, messages, max_tokens, encoding="o200k_base")
+
+
+def test_a_low_estimate_overshoots_without_a_margin_and_the_default_margin_holds(provider) -> None:
+    limit = 0.006
+    for messages in REQUESTS[:5]:  # Russian text: cl100k_base (the provider's Claude) counts more
+        assert practice_data.prompt_tokens(messages, "cl100k_base") > 1.4 * practice_data.prompt_tokens(
+            messages, "o200k_base")
+
+    async def burst(guard: BudgetGuard) -> list:
+        async def one(messages):
+            with guard.reserve(SONNET, messages, max_tokens=40) as hold:
+                response = await litellm.acompletion(model=SONNET, messages=messages, max_tokens=40)
+                hold.settle(response)
+                return response._hidden_params["response_cost"] / _gpt4o_estimate(SONNET, messages, 40)
+
+        return await asyncio.gather(*(one(m) for m in REQUESTS), return_exceptions=True)
+
+    outcomes = []
+    for margin in (0.0, DEFAULT_MARGIN):
+        guard = BudgetGuard(limit=limit, margin=margin, estimate=_gpt4o_estimate)
+        before = provider.stats()["cost"]
+        results = asyncio.run(burst(guard))
+        ratios = [r for r in results if not isinstance(r, Exception)]
+        assert all(isinstance(r, (float, BudgetExceeded)) for r in results)
+        outcomes.append((len(ratios), provider.stats()["cost"] - before, guard.overruns, ratios))
+    (sent0, spent0, over0, _), (sent25, spent25, over25, ratios) = outcomes
+    assert spent0 > limit and over0 == sent0 == 7  # every call cost more than its reservation
+    assert spent25 <= limit and over25 == 0 and sent25 == 6
+    assert f"{min(ratios) - 1:.0%}…{max(ratios) - 1:.0%}" == "6%…20%"  # the printed mismatch
+    assert max(ratios) < 1 + DEFAULT_MARGIN
+
+
+def test_per_process_guards_add_up_and_the_key_credit_limit_stops_them_all(provider) -> None:
+    one_call, worker_budget, key_limit = max_cost(GPT4O, STORY, 100), 0.004, 0.005
+    assert one_call == STORY_COST
+
+    async def call(guard: BudgetGuard, key: str) -> str:
+        try:
+            with guard.reserve(GPT4O, STORY, max_tokens=100) as hold:
+                hold.settle(await litellm.acompletion(model=GPT4O, messages=STORY, max_tokens=100, api_key=key))
+            return "ok"
+        except BudgetExceeded:
+            return "отказ защиты"
+        except litellm.APIError as e:
+            return f"{type(e).__name__} {e.status_code}"
+
+    async def four_workers(key: str) -> list[list[str]]:
+        guards = [BudgetGuard(limit=worker_budget) for _ in range(4)]
+        return [await asyncio.gather(*(call(g, key) for g in guards)) for _ in range(4)]
+
+    free_key = provider.create_key("4 воркера, без лимита")
+    waves = asyncio.run(four_workers(free_key))
+    assert waves == [["ok"] * 4] * 3 + [["отказ защиты"] * 4]
+    usage = provider.key_info(free_key)["data"]["usage"]
+    assert usage == pytest.approx(12 * one_call) and f"{usage / worker_budget:.1f}" == "3.1"  # «втрое»
+
+    capped_key = provider.create_key("4 воркера, общий лимит", limit=key_limit)
+    waves = asyncio.run(four_workers(capped_key))
+    assert waves == [["ok"] * 4] * 2 + [["APIError 402"] * 4] * 2
+    info = provider.key_info(capped_key)["data"]
+    assert (info["limit"], info["limit_remaining"]) == (key_limit, 0.0)
+    assert info["usage"] == pytest.approx(8 * one_call)  # the second wave left at $0.0041 of $0.005
+    assert 0 < info["usage"] - key_limit < 4 * one_call  # over the limit by what was in flight
+
+
+def test_402_is_an_apierror_retried_by_num_retries_and_the_same_key_fails_the_fallback(provider) -> None:
+    key = provider.create_key("пустой", limit=0.0)
+    with pytest.raises(litellm.APIError) as info:
+        litellm.completion(model=MINI, messages=Q, api_key=key, num_retries=2)
+    assert info.value.status_code == 402 and not isinstance(info.value, litellm.BudgetExceededError)
+    assert provider.stats()["statuses"] == {"402": 3}  # retried, although it cannot succeed
+    with pytest.raises(Exception) as info:
+        litellm.completion(model=MINI, messages=Q, api_key=key, fallbacks=[GPT4O])
+    assert "All fallback attempts failed" in str(info.value)
+    assert provider.stats()["statuses"] == {"402": 5}  # the fallback model got the same 402
+
+
+def test_custom_logger_gets_none_for_a_model_without_a_price(provider) -> None:
+    """Exercise 06.1's hint: response_cost is None when LiteLLM knows no price (here: a model the
+    provider serves on the OpenAI path, which sends no cost, and LiteLLM's map does not list)."""
+    recorder = Recorder()
+    litellm.callbacks = [recorder]
+    litellm.completion(model="openai/anthropic/claude-3-haiku", messages=Q, max_tokens=20)
+    deadline = time.monotonic() + 5
+    while not recorder.events and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert recorder.events[0][2] is None and provider.log()[-1]["cost"] > 0

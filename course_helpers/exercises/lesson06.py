@@ -16,7 +16,7 @@ from course_helpers.budget import callbacks_restored
 from course_helpers.checks import CheckFailed, Exercise, NotAttempted, expect, provider, register
 
 MODEL = "openrouter/openai/gpt-4o-mini"
-STREAM_USAGE = {"include_usage": True}  # without it the stream's cost is unknown (section 6.2)
+STREAM_USAGE = {"include_usage": True}  # usage in the last chunk on every path (section 6.2, trap 1)
 
 
 def run_in_thread(coro_factory: Callable[[], Awaitable[Any]]) -> Any:
@@ -120,7 +120,7 @@ class ReferenceSpendCounter(CustomLogger):
 
     def _add(self, kwargs: dict) -> None:
         cost = kwargs.get("response_cost")
-        if cost is not None:  # unknown cost (a stream without usage) is skipped, not counted as 0
+        if cost is not None:  # unknown cost (a model LiteLLM has no price for) is skipped, not counted as 0
             with self._lock:
                 self.total += cost
 
@@ -166,7 +166,7 @@ register(Exercise(
         "Стоимость вызова — kwargs['response_cost'].",
         "Нужны два метода: log_success_event (sync completion и стримы) и async def async_log_success_event "
         "(acompletion). Параметры называются ровно kwargs, response_obj, start_time, end_time; "
-        "response_cost бывает None — такие вызовы пропускайте.",
+        "response_cost бывает None (у модели, для которой LiteLLM не знает цены) — такие вызовы пропускайте.",
     ],
     wrong_answers=[SyncOnlyCounter, WrongNamesCounter],
 ))
@@ -284,7 +284,8 @@ register(Exercise(
         "Перед вызовом резервируйте максимальную стоимость запроса, после — замените резерв настоящей.",
         "Максимум = токены запроса × цена входа + max_tokens × цена выхода; цены и токенизатор — "
         "course_helpers.practice_data.MODELS['openai/gpt-4o-mini'] и prompt_tokens(messages, spec.encoding). "
-        "Проверку и резерв делайте без await между ними; отказ — raise litellm.BudgetExceededError(...).",
+        "Проверку и резерв делайте без await между ними; отказ — raise litellm.BudgetExceededError(...). "
+        "Здесь оценка совпадает со счётом провайдера; онлайн добавьте к ней запас (раздел 6.5).",
     ],
     wrong_answers=[naive_make_guard, refuse_all_make_guard],
 ))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from typing import Any
 
 import ipywidgets as widgets
@@ -12,10 +13,11 @@ from matplotlib.figure import Figure
 from course_helpers.budget import BudgetExceeded, BudgetGuard
 from course_helpers.panels.common import figure_png, message_html, table_html
 from course_helpers.provider import PracticeProvider
+from course_helpers.session import current_course, practice_env
 
 MODEL = "openrouter/openai/gpt-4o"
 PROMPT = [{"role": "user", "content": "Напиши длинный рассказ"}]
-MAX_TOKENS = 100  # the story is longer: every answer is cut here, so each call costs exactly its reservation
+MAX_TOKENS = 100  # the story is longer: every answer is cut here, so each call costs its estimate exactly
 WORKERS = 8
 
 
@@ -36,6 +38,10 @@ def gauge_png(limit: float, spent: float, provider_cost: float) -> bytes:
 
 class BudgetPanel:
     """Budget slider + «run N requests» + a spend gauge; requests are refused once the budget is reached.
+
+    The guard has the default margin (:data:`course_helpers.budget.DEFAULT_MARGIN`), so a request
+    is refused when the rest of the budget is below its estimate plus the margin. The requests go
+    to the practice provider in online mode too: its stats are what the panel compares with.
 
     The guard lives across runs: a second run continues from the money already spent. Moving
     the slider changes the limit of the same guard; «Сбросить» starts from zero.
@@ -84,10 +90,11 @@ class BudgetPanel:
 
     def run(self) -> dict[str, Any]:
         """Send ``count`` requests through the guard, 8 at a time (handler of «Отправить»)."""
-        before = self.provider.stats()["cost"]
-        with ThreadPoolExecutor(WORKERS) as pool:
-            outcomes = list(pool.map(self._one, range(self.count.value)))
-        self.provider_cost += self.provider.stats()["cost"] - before
+        with practice_env() if current_course() is not None else nullcontext():  # its stats are the bill
+            before = self.provider.stats()["cost"]
+            with ThreadPoolExecutor(WORKERS) as pool:
+                outcomes = list(pool.map(self._one, range(self.count.value)))
+            self.provider_cost += self.provider.stats()["cost"] - before
         summary = {"отправлено": outcomes.count("ok"), "отказано": outcomes.count("refused"),
                    "ошибок": outcomes.count("error"), "потрачено, $": round(self.guard.spent(), 6),
                    "бюджет, $": self.guard.limit}

@@ -368,6 +368,8 @@ print("stream:      ", "".join(c.choices[0].delta.content or "" for c in chunks)
       "| usage в последнем куске:", hasattr(chunks[-1], "usage"))
 print("              куски — ModelResponseStream:", all(type(c).__name__ == "ModelResponseStream" for c in chunks),
       "| finish_reason последнего:", chunks[-1].choices[0].finish_reason)
+built = litellm.stream_chunk_builder(chunks).usage
+print("              stream_chunk_builder(chunks).usage:", built.prompt_tokens, "+", built.completion_tokens)
 
 
 stream = await litellm.acompletion(model="practice/generate", messages=M, max_tokens=15, stream=True,
@@ -379,8 +381,10 @@ print("astream:     ", "".join(c.choices[0].delta.content or "" for c in chunks 
 # %% [markdown]
 # > **Важно:** `streaming` отдаёт словари `GenericStreamingChunk`, а вы получаете объекты
 # > `ModelResponseStream` (как у любого провайдера): LiteLLM сам заворачивает каждый кусок. `usage`
-# > из последнего `GenericStreamingChunk` попадает к вам, только если попросить
-# > `stream_options={"include_usage": True}` — как и у настоящих провайдеров.
+# > из последнего `GenericStreamingChunk` попадает в куски, которые видит ваш цикл, только если
+# > попросить `stream_options={"include_usage": True}`. Так LiteLLM поступает с любым провайдером —
+# > даже с OpenRouter, который присылает `usage` в конце каждого потока. Но он `usage` не теряет:
+# > `litellm.stream_chunk_builder(chunks)` склеивает куски в обычный ответ, и `usage` в нём есть.
 #
 # > **Осторожно:** `astreaming` обязан быть асинхронным генератором, поэтому запрос к API
 # > происходит уже во время `async for`. Ошибка API приходит оттуда же и обёрнутой:
@@ -683,7 +687,8 @@ progress("04")
 # - `acompletion`, `streaming` и `astreaming` — отдельные методы; без них — `InternalServerError:
 #   Not implemented yet!`. Поток — это `GenericStreamingChunk` на каждую порцию ответа API
 #   (у нас — на строку NDJSON из `httpx.stream`), последний — с `is_finished=True`, `finish_reason`
-#   и `usage`; к вам `usage` в потоке доходит только с `stream_options={"include_usage": True}`.
+#   и `usage`; в куски потока `usage` попадает только с `stream_options={"include_usage": True}` (так
+#   у любого провайдера), а `litellm.stream_chunk_builder(chunks).usage` есть и без него.
 # - Настоящий поток нужен от самого API: если API отдаёт ответ только целиком, порезанный на куски
 #   ответ придёт разом и ничего не ускорит.
 # - LiteLLM не считает токены за свой провайдер: `usage` берите из ответа API. Цена —

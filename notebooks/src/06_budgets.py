@@ -12,8 +12,9 @@
 #   стримов и попаданий в кэш — и узнаете три ловушки колбэков;
 # - проверите `litellm.BudgetManager` и бюджеты `Router` (`max_budget` развёртывания,
 #   `provider_budget_config`) и их пределы;
-# - построите защиту, которая резервирует максимальную стоимость до вызова, и докажете замером,
-#   что под нагрузкой расход не выходит за лимит;
+# - построите защиту, которая резервирует максимальную стоимость (с запасом) до вызова, проверите
+#   замером, где она держит под нагрузкой, а где нет, и поставите жёсткую границу — кредитный лимит
+#   ключа у провайдера;
 # - посмотрите на расход во времени и посчитаете, сколько стоил бы этот урок онлайн.
 #
 # ⏱ **Время:** 50 минут.
@@ -48,6 +49,10 @@ except litellm.exceptions.BudgetExceededError:
 # До \$10 далеко, так что это ничего не доказывает. Поставим бюджет \$0.002 — это меньше, чем стоят два
 # таких запроса, — и сделаем несколько вызовов: синхронных, асинхронный и стрим. В Jupyter `await` работает прямо в
 # ячейке: цикл событий ядра уже запущен.
+#
+# Сколько списано на самом деле, покажет статистика практического провайдера. Такие опыты идут в блоке
+# `with course.practice():` — офлайн он ничего не меняет, а в онлайн-режиме направляет вызовы блока на
+# практический провайдер (статистика есть только у него) и пишет об этом строку.
 
 # %%
 GPT4O = "openrouter/openai/gpt-4o"
@@ -60,17 +65,19 @@ def billed() -> float:
 
 
 litellm.max_budget = 0.002  # меньше, чем стоят два таких вызова
-before = billed()
-for i in range(1, 4):
-    r = litellm.completion(model=GPT4O, messages=STORY, max_tokens=100)
-    print(f"completion {i}: ${r._hidden_params['response_cost']:.6f}, litellm._current_cost = {litellm._current_cost}")
+with course.practice():
+    before = billed()
+    for i in range(1, 4):
+        r = litellm.completion(model=GPT4O, messages=STORY, max_tokens=100)
+        print(f"completion {i}: ${r._hidden_params['response_cost']:.6f}, "
+              f"litellm._current_cost = {litellm._current_cost}")
 
-r = await litellm.acompletion(model=GPT4O, messages=STORY, max_tokens=100)
-print(f"acompletion:  ${r._hidden_params['response_cost']:.6f}, litellm._current_cost = {litellm._current_cost}")
-for _ in litellm.completion(model=GPT4O, messages=STORY, max_tokens=100, stream=True):
-    pass
-print(f"stream:       litellm._current_cost = {litellm._current_cost}")
-print(f"Провайдер списал ${billed() - before:.6f} при max_budget = ${litellm.max_budget} — и ни одного отказа.")
+    r = await litellm.acompletion(model=GPT4O, messages=STORY, max_tokens=100)
+    print(f"acompletion:  ${r._hidden_params['response_cost']:.6f}, litellm._current_cost = {litellm._current_cost}")
+    for _ in litellm.completion(model=GPT4O, messages=STORY, max_tokens=100, stream=True):
+        pass
+    print(f"stream:       litellm._current_cost = {litellm._current_cost}")
+    print(f"Провайдер списал ${billed() - before:.6f} при max_budget = ${litellm.max_budget} — и ни одного отказа.")
 
 # %% [markdown]
 # > **Важно:** в исходном уроке сказано, что `litellm.max_budget` остановит запросы при превышении
@@ -83,13 +90,14 @@ print(f"Провайдер списал ${billed() - before:.6f} при max_budg
 # (это приватная переменная, так делать в продакшене не стоит):
 
 # %%
-requests_before = course.provider.stats()["requests"]
 litellm._current_cost = 0.0025  # вручную, в обход LiteLLM
-try:
-    litellm.completion(model=GPT4O, messages=STORY, max_tokens=100)
-except litellm.BudgetExceededError as e:
-    print(type(e).__name__, "|", e)
-print("запрос дошёл до провайдера:", course.provider.stats()["requests"] > requests_before)
+with course.practice():
+    requests_before = course.provider.stats()["requests"]
+    try:
+        litellm.completion(model=GPT4O, messages=STORY, max_tokens=100)
+    except litellm.BudgetExceededError as e:
+        print(type(e).__name__, "|", e)
+    print("запрос дошёл до провайдера:", course.provider.stats()["requests"] > requests_before)
 
 # вернуть как было: бюджет выключен, счётчик в нуле
 litellm.max_budget = 0.0
@@ -153,28 +161,31 @@ litellm.callbacks = [spend_log]
 litellm.success_callback.append(on_success)
 
 # %% [markdown]
-# Четыре вида вызовов. Для стримов передаём `stream_options={"include_usage": True}`: без него
-# провайдер не пришлёт `usage`, и стоимость стрима останется неизвестной (ниже — ловушка №1).
+# Четыре вида вызовов. Для стримов передаём `stream_options={"include_usage": True}`: с ним `usage`
+# приходит в последнем куске стрима на любом пути, а без него стоимость стрима через `openai/`
+# потерялась бы (ниже — ловушка №1).
 
 # %%
 MINI = "openrouter/openai/gpt-4o-mini"
 Q = [{"role": "user", "content": "Что такое кэширование?"}]
 USAGE = {"include_usage": True}
 
-before = billed()
-litellm.completion(model=MINI, messages=Q)
-await litellm.acompletion(model=MINI, messages=Q)
-for _ in litellm.completion(model=MINI, messages=Q, stream=True, stream_options=USAGE):
-    pass
-stream = await litellm.acompletion(model=MINI, messages=Q, stream=True, stream_options=USAGE)
-async for _ in stream:
-    pass
-await wait_until(lambda: len(spend_log.events) == 4)
+with course.practice():
+    before = billed()
+    litellm.completion(model=MINI, messages=Q)
+    await litellm.acompletion(model=MINI, messages=Q)
+    for _ in litellm.completion(model=MINI, messages=Q, stream=True, stream_options=USAGE):
+        pass
+    stream = await litellm.acompletion(model=MINI, messages=Q, stream=True, stream_options=USAGE)
+    async for _ in stream:
+        pass
+    await wait_until(lambda: len(spend_log.events) == 4)
+    spent_here = billed() - before
 
 for path, is_stream, cost, cache_hit in sorted(spend_log.events, key=lambda e: (e[0], bool(e[1]))):
     print(f"{path:5}  stream={bool(is_stream)!s:5}  response_cost=${cost:.8f}  cache_hit={cache_hit}")
 counted = sum(e[2] for e in spend_log.events)
-print(f"по колбэкам ${counted:.8f} | провайдер ${billed() - before:.8f} | совпало: {abs(counted - (billed() - before)) < 1e-12}")
+print(f"по колбэкам ${counted:.8f} | провайдер ${spent_here:.8f} | совпало: {abs(counted - spent_here) < 1e-12}")
 
 # %% [markdown]
 # > **Осторожно:** асинхронные колбэки выполняются в фоне, в том же цикле событий. В скрипте с
@@ -201,22 +212,42 @@ for path, is_stream, cost, cache_hit in spend_log.events:
 # %% [markdown]
 # ### Три ловушки колбэков
 #
-# **1. Стрим без `usage`.** Без `stream_options={"include_usage": True}` стоимость стрима
-# неизвестна: для `openrouter/` это `None`, а для `openai/` — молча `0.0`. Провайдер при этом
-# списал деньги. Счётчик, который складывает `response_cost`, такие стримы не увидит.
+# **1. Стрим без `stream_options`: всё зависит от пути.** OpenRouter присылает `usage` со
+# стоимостью (`usage.cost`) в последнем сообщении **каждого** стрима: `usage: {include: true}` и
+# `stream_options` у него устарели и ни на что не влияют (LiteLLM 1.108.14 по-прежнему отправляет
+# `usage.include=true`). OpenAI (путь `openai/`, адрес `/v1`) присылает `usage` в стриме только по
+# `stream_options={"include_usage": True}`, а стоимости не присылает вовсе — её считает LiteLLM по
+# своей карте цен.
+#
+# Предскажите для обоих путей без `stream_options`: что получит колбэк в `response_cost` и будет ли
+# `usage` в кусках, которые видит ваш цикл? Кроме колбэка, стоимость стрима можно собрать из самих
+# кусков: `litellm.stream_chunk_builder(chunks)` склеивает их в обычный ответ.
 
 # %%
+def usd(value) -> str:
+    return "нет" if value is None else f"${value:.8f}"
+
+
 spend_log.events.clear()
-before = billed()
-for _ in litellm.completion(model=MINI, messages=Q, stream=True):
-    pass
-for _ in litellm.completion(model="openai/gpt-4o-mini", messages=Q, stream=True):
-    pass
-await wait_until(lambda: len(spend_log.events) == 2)
-print("response_cost в колбэке:", sorted(map(str, (e[2] for e in spend_log.events))))
-print(f"а провайдер списал ${billed() - before:.8f}")
+with course.practice():
+    for model in (MINI, "openai/gpt-4o-mini"):
+        seen = len(spend_log.events)
+        chunks = list(litellm.completion(model=model, messages=Q, stream=True))  # без stream_options
+        await wait_until(lambda: len(spend_log.events) > seen)
+        print(f"{model}: провайдер списал {usd(course.provider.log()[-1]['cost'])}")
+        print(f"    response_cost в колбэке: {usd(spend_log.events[-1][2])}")
+        print(f"    usage в кусках стрима: {any(hasattr(c, 'usage') for c in chunks)}")
+        print(f"    stream_chunk_builder(chunks).usage.cost: "
+              f"{usd(getattr(litellm.stream_chunk_builder(chunks).usage, 'cost', None))}")
 
 # %% [markdown]
+# На пути `openrouter/` стоимость стрима известна: колбэк получил ровно то, что списал провайдер, и
+# `stream_chunk_builder` её тоже находит, — но в куски, которые видит ваш цикл, LiteLLM без
+# `include_usage` `usage` не кладёт. На пути `openai/` провайдер `usage` не прислал, и колбэк получил
+# **молча `0.0`**, хотя деньги списаны: счётчик, который складывает `response_cost`, таких стримов не
+# увидит. Поэтому передавайте `stream_options={"include_usage": True}` всегда: на обоих путях `usage`
+# придёт в последнем куске, а колбэк получит стоимость.
+#
 # **2. Функция в `litellm.success_callback` вызывается на каждый кусок стрима** с
 # `response_cost=None` и только в конце — со стоимостью. А для `acompletion` синхронная функция не
 # вызывается вовсе (нужна `async def`). `CustomLogger` с двумя методами закрывает оба пути.
@@ -378,8 +409,9 @@ def spend_on(name: str) -> float:
 
 last_error = [None]
 router = Router(model_list=[deployment("d1", max_budget=0.003, budget_duration="1d")], num_retries=0)
-print(await ask_router(router, 5))
-print(f"d1 потратил ${spend_on('d1'):.6f} при бюджете $0.003 — перерасход ${spend_on('d1') - 0.003:.6f}")
+with course.practice():
+    print(await ask_router(router, 5))
+    print(f"d1 потратил ${spend_on('d1'):.6f} при бюджете $0.003 — перерасход ${spend_on('d1') - 0.003:.6f}")
 message = str(last_error[0])
 print(type(last_error[0]).__module__, type(last_error[0]).__name__, "|", message.split(", litellm_params")[0])
 print("…конец сообщения:", message.strip().rsplit(": ", 1)[-1])
@@ -399,8 +431,9 @@ print("…конец сообщения:", message.strip().rsplit(": ", 1)[-1])
 router_again = Router(model_list=[deployment("d1", max_budget=0.003, budget_duration="1d")], num_retries=0)
 print("новый Router, тот же d1:", await ask_router(router_again, 2))
 router_d3 = Router(model_list=[deployment("d3", max_budget=0.003, budget_duration="1d")], num_retries=0)
-print("новый Router, d3 с бюджетом $0.003:", await ask_router(router_d3, 5))
-print(f"d3 потратил ${spend_on('d3'):.6f}")
+with course.practice():
+    print("новый Router, d3 с бюджетом $0.003:", await ask_router(router_d3, 5))
+    print(f"d3 потратил ${spend_on('d3'):.6f}")
 
 # %% [markdown]
 # Уберём колбэк первого роутера (`restore_callbacks`) — и бюджет на провайдера в новом роутере
@@ -421,10 +454,11 @@ restore_callbacks(saved_callbacks)
 
 # %%
 burst_router = Router(model_list=[deployment("d5", max_budget=0.003, budget_duration="1d")], num_retries=0)
-results = await asyncio.gather(*(burst_router.acompletion(model="story", messages=STORY) for _ in range(20)),
-                               return_exceptions=True)
-print("прошло:", sum(not isinstance(r, Exception) for r in results), "из 20")
-print(f"d5 потратил ${spend_on('d5'):.6f} при бюджете $0.003")
+with course.practice():
+    results = await asyncio.gather(*(burst_router.acompletion(model="story", messages=STORY) for _ in range(20)),
+                                   return_exceptions=True)
+    print("прошло:", sum(not isinstance(r, Exception) for r in results), "из 20")
+    print(f"d5 потратил ${spend_on('d5'):.6f} при бюджете $0.003")
 restore_callbacks(saved_callbacks)  # убираем колбэки всех роутеров этого раздела
 print("колбэков осталось:", len(litellm.callbacks) + len(litellm._async_success_callback))
 
@@ -466,47 +500,53 @@ def report(name: str, spent: float, results: list) -> None:
 
 
 naive = NaiveBudget(LIMIT)
-before = billed()
-results = await asyncio.gather(*(naive.ask(m, t) for m, t in BURST), return_exceptions=True)
-report("NaiveBudget", billed() - before, results)
+with course.practice():
+    before = billed()
+    results = await asyncio.gather(*(naive.ask(m, t) for m, t in BURST), return_exceptions=True)
+    report("NaiveBudget", billed() - before, results)
 
 # %% [markdown]
 # Защита из `course_helpers.budget` — `BudgetGuard` — делает иначе: **перед** вызовом
 # **резервирует** максимальную стоимость запроса (токены запроса × цена входа + `max_tokens` × цена
-# выхода), а **после** — заменяет резерв настоящей `response_cost`. Проверка учитывает и
-# потраченное, и зарезервированное, поэтому запросы в пути тоже считаются. Проверка и резерв идут
-# под одной блокировкой и без `await` между ними — ни поток, ни другая задача asyncio не вклинится.
+# выхода) с **запасом** `margin` (по умолчанию 25 %, зачем он — ниже), а **после** — заменяет резерв
+# тем, что провайдер списал: `response_cost`, который LiteLLM для `openrouter/` берёт из `usage.cost`
+# ответа, а не пересчитывает по своим ценам. Проверка учитывает и потраченное, и зарезервированное,
+# поэтому запросы в пути тоже считаются. Проверка и резерв идут под одной блокировкой и без `await`
+# между ними — ни поток, ни другая задача asyncio не вклинится.
 #
 # Цены для `openrouter/...` берутся из датированной таблицы практического провайдера
-# (`course_helpers.practice_data.MODELS`: по ней он и выставляет `usage.cost`), для остальных
-# моделей — из карты цен LiteLLM.
+# (`course_helpers.practice_data.MODELS`), для остальных моделей — из карты цен LiteLLM.
 
 # %%
-from course_helpers.budget import BudgetExceeded, BudgetGuard, max_cost, price_of
+from course_helpers.budget import DEFAULT_MARGIN, BudgetExceeded, BudgetGuard, max_cost, price_of
 
 print(price_of(GPT4O))
-print(f"максимум для запроса из урока с max_tokens=100: ${max_cost(GPT4O, STORY, 100):.7f}")
-
 guard = BudgetGuard(limit=LIMIT)
+print(f"максимум для запроса из урока с max_tokens=100: ${max_cost(GPT4O, STORY, 100):.7f}; "
+      f"резерв с запасом {guard.margin:.0%}: ${guard.reservation(GPT4O, STORY, 100):.7f}")
 
 
 async def guarded(messages, max_tokens):
     with guard.reserve(GPT4O, messages, max_tokens=max_tokens) as hold:  # BudgetExceeded, если не влезает
         r = await litellm.acompletion(model=GPT4O, messages=messages, max_tokens=max_tokens)
-        hold.settle(r)  # резерв -> настоящая стоимость
+        hold.settle(r)  # резерв -> списанная стоимость
         return r
 
 
-before = billed()
-results = await asyncio.gather(*(guarded(m, t) for m, t in BURST), return_exceptions=True)
-report("BudgetGuard", billed() - before, results)
-print(f"защита насчитала ${guard.spent():.6f} — совпадает с провайдером: {abs(guard.spent() - (billed() - before)) < 1e-12}")
+with course.practice():
+    before = billed()
+    results = await asyncio.gather(*(guarded(m, t) for m, t in BURST), return_exceptions=True)
+    report("BudgetGuard", billed() - before, results)
+    print(f"защита насчитала ${guard.spent():.6f} — совпадает с провайдером: "
+          f"{abs(guard.spent() - (billed() - before)) < 1e-12}")
 
 # %% [markdown]
-# Те же 50 запросов: наивная защита пропустила все, `BudgetGuard` — только те, что гарантированно
-# помещаются, и расход не превысил лимит вообще. Отказ — `BudgetExceeded` с понятным сообщением.
-# Это подкласс `litellm.BudgetExceededError`, так что `except` из исходного урока наконец-то ловит
-# настоящий отказ:
+# Те же 50 запросов: наивная защита пропустила все, `BudgetGuard` — только те, что помещаются в
+# бюджет вместе с запасом, и расход не превысил лимит. Цена надёжности — недобор: все 50 запросов
+# резервируют максимум с запасом одновременно, а ответы часто короче `max_tokens`, поэтому заметная
+# часть бюджета осталась неистраченной (в потоке запросов, как в разделе 6.6, резервы освобождаются по
+# мере ответов). Отказ — `BudgetExceeded` с понятным сообщением. Это подкласс
+# `litellm.BudgetExceededError`, так что `except` из исходного урока наконец-то ловит настоящий отказ:
 
 # %%
 refusal = next(r for r in results if isinstance(r, Exception))
@@ -514,11 +554,131 @@ print(type(refusal).__name__, "| это BudgetExceededError:", isinstance(refusa
 print(refusal)
 
 # %% [markdown]
-# > **Важно:** гарантия держится, пока настоящая стоимость не больше резерва: токены запроса
-# > считаются так же, как у провайдера, а ответ не длиннее `max_tokens`. Поэтому **без `max_tokens`
-# > защита вызов не пропустит** (стоимость ответа ничем не ограничена). Если вызов упал по таймауту
-# > или обрыву связи, провайдер мог его уже посчитать — резерв остаётся списанным; после остальных
-# > ошибок он возвращается в бюджет.
+# > **Важно:** этот опыт почти ничего не доказывает. Защита оценила запросы тем же токенизатором и
+# > по той же таблице цен, по которым практический провайдер выставляет счёт, — оценка и счёт
+# > совпадают по построению. Лимит держится, только пока настоящая стоимость каждого вызова не больше
+# > резерва, а онлайн это не так:
+# > - **токенизаторы.** Claude, Llama или Gemini считают токены своими токенизаторами, не tiktoken
+# >   курса, и тот же запрос выходит длиннее или короче (ответ ограничен `max_tokens` при любом
+# >   токенизаторе, а запрос — нет);
+# > - **цены.** Таблица курса — на `PRICES_AS_OF`; цены OpenRouter с тех пор менялись и будут меняться;
+# > - **процессы.** `BudgetGuard` живёт в одном процессе: N воркеров (процессов, машин), у каждого
+# >   своя защита, потратят до N бюджетов.
+# >
+# > И ещё: **без `max_tokens` защита вызов не пропустит** (стоимость ответа ничем не ограничена).
+# > Если вызов упал по таймауту или обрыву связи, провайдер мог его уже посчитать — резерв остаётся
+# > списанным; после остальных ошибок он возвращается в бюджет.
+#
+# ### Запас: когда оценка ошибается
+#
+# Сделаем оценку неточной, как онлайн. Защита считает запрос токенизатором GPT-4o (`o200k_base`) —
+# будто у всех моделей он один, — а запросы идут к `claude-3.5-sonnet`, который практический провайдер
+# считает другим токенизатором (`cl100k_base`). Русский текст второй токенизатор режет на заметно
+# большее число токенов. Отправим 30 запросов одновременно с лимитом \$0.006 — без запаса и с запасом
+# по умолчанию. `guard.overruns` — сколько вызовов обошлись дороже своего резерва.
+
+# %%
+import functools
+
+SONNET = "openrouter/anthropic/claude-3.5-sonnet"
+REPORT = "Кратко перескажи отчёт о расходах на языковые модели за квартал. "
+REQUESTS = [[{"role": "user", "content": f"Заявка {i}: " + REPORT * (i % 5 + 1)}] for i in range(30)]
+gpt4o_estimate = functools.partial(max_cost, encoding="o200k_base")  # «все модели считают, как GPT-4o»
+MARGIN_LIMIT = 0.006
+
+
+async def sonnet_burst(guard: BudgetGuard) -> list:
+    async def one(messages):
+        with guard.reserve(SONNET, messages, max_tokens=40) as hold:
+            r = await litellm.acompletion(model=SONNET, messages=messages, max_tokens=40)
+            hold.settle(r)
+            return r._hidden_params["response_cost"] / gpt4o_estimate(SONNET, messages, 40)  # счёт / оценка
+
+    return await asyncio.gather(*(one(m) for m in REQUESTS), return_exceptions=True)
+
+
+with course.practice():
+    for margin in (0.0, DEFAULT_MARGIN):
+        sonnet_guard = BudgetGuard(limit=MARGIN_LIMIT, margin=margin, estimate=gpt4o_estimate)
+        before = billed()
+        ratios = [r for r in await sonnet_burst(sonnet_guard) if not isinstance(r, Exception)]
+        spent = billed() - before
+        print(f"запас {margin:.0%}: прошло {len(ratios)}, потрачено ${spent:.6f} из ${MARGIN_LIMIT} — "
+              f"в пределах лимита: {spent <= MARGIN_LIMIT} | дороже резерва: {sonnet_guard.overruns}")
+print(f"счёт выше оценки на {min(ratios) - 1:.0%}…{max(ratios) - 1:.0%}")
+
+# %% [markdown]
+# Без запаса каждый вызов обошёлся дороже своего резерва, и расход вышел за лимит. Запас 25 %
+# покрыл расхождение до +20 % — и лимит удержан. Но это не гарантия: запас работает, только пока
+# расхождение меньше него. Сравнивайте `response_cost` с оценкой на своём трафике (`overruns` это
+# и считает) и подбирайте запас по замеру.
+#
+# ### Жёсткая граница: кредитный лимит ключа у провайдера
+#
+# Гарантия, которая не зависит ни от оценки, ни от числа процессов, есть у самого провайдера.
+# OpenRouter позволяет задать ключу **кредитный лимит** (в настройках ключей или через API управления
+# ключами, поле `limit`): когда расход по ключу доходит до лимита, вызовы с ним получают **402**
+# («Insufficient credits»), а `GET /api/v1/key` показывает `limit`, `usage` и `limit_remaining`.
+# Лимит проверяется **до** вызова, а списание — **после** ответа, поэтому вызовы, которые уже были в
+# пути, ещё пройдут. Практический провайдер устроен так же: `course.provider.create_key(имя, limit)`
+# и `course.provider.key_info(ключ)`.
+#
+# Четыре воркера — как четыре процесса приложения — шлют запросы волнами, по одному одновременно, у
+# каждого своя `BudgetGuard(limit=0.004)`. Предскажите: сколько они потратят вместе? Сначала — с
+# ключом без лимита, потом — с общим ключом, у которого лимит \$0.005.
+
+# %%
+ONE_CALL = max_cost(GPT4O, STORY, 100)  # рассказ обрезается на 100 токенах: каждый вызов стоит ровно столько
+WORKER_BUDGET, KEY_LIMIT = 0.004, 0.005
+
+
+async def call(own_guard: BudgetGuard, key: str) -> str:
+    """Один запрос воркера через его защиту: ok, отказ защиты или ошибка провайдера."""
+    try:
+        with own_guard.reserve(GPT4O, STORY, max_tokens=100) as hold:
+            r = await litellm.acompletion(model=GPT4O, messages=STORY, max_tokens=100, api_key=key)
+            hold.settle(r)
+        return "ok"
+    except BudgetExceeded:
+        return "отказ защиты"
+    except litellm.APIError as e:  # 402: лимит ключа исчерпан
+        return f"{type(e).__name__} {e.status_code}"
+
+
+async def four_workers(key: str) -> None:
+    """4 воркера, у каждого своя защита; 4 волны по 4 одновременных запроса."""
+    guards = [BudgetGuard(limit=WORKER_BUDGET) for _ in range(4)]
+    for wave in range(1, 5):
+        print(f"  волна {wave}:", await asyncio.gather(*(call(g, key) for g in guards)))
+
+
+with course.practice():  # ключи с лимитами — у практического провайдера
+    print("ключ без лимита")
+    free_key = course.provider.create_key("4 воркера, без лимита")
+    await four_workers(free_key)
+    usage = course.provider.key_info(free_key)["data"]["usage"]
+    print(f"  потрачено ${usage:.6f} — {usage / WORKER_BUDGET:.1f} бюджета одного воркера")
+
+    print(f"общий ключ с лимитом ${KEY_LIMIT}")
+    capped_key = course.provider.create_key("4 воркера, общий лимит", limit=KEY_LIMIT)
+    await four_workers(capped_key)
+    info = course.provider.key_info(capped_key)["data"]
+print(f"GET /api/v1/key: limit ${info['limit']}, usage ${info['usage']:.6f}, "
+      f"limit_remaining ${info['limit_remaining']}")
+print(f"перерасход ${info['usage'] - info['limit']:.6f} — меньше, чем 4 вызова в пути "
+      f"(4 × ${ONE_CALL:.7f}): {info['usage'] - info['limit'] < 4 * ONE_CALL}")
+
+# %% [markdown]
+# Защиты воркеров не знают друг о друге и вместе пустили втрое больше бюджета одного. Общий ключ с
+# лимитом остановил всех: после лимита — `APIError` со `status_code` 402. Вторая волна ушла, когда
+# лимит ещё не был исчерпан (\$0.0041 из \$0.005), и вся прошла: расход вышел за лимит на запросы,
+# которые были в пути, когда лимит исчерпался. Это и есть жёсткая граница: её держит провайдер, а не
+# ваш процесс, и перерасход ограничен тем, сколько запросов идут одновременно. `BudgetGuard` остаётся
+# полезен внутри процесса — бюджеты на пользователя и на день, отказ **до** отправки и понятное
+# сообщение, — но последнее слово за лимитом ключа.
+#
+# > **Осторожно:** 402 — обычный `litellm.APIError`, не `BudgetExceededError`, и `num_retries`
+# > повторяет его, хотя повтор не поможет; резервная модель с тем же ключом получит тот же 402.
 #
 # Бюджеты **на пользователя** и **на день** — те же резервы, только в нескольких «копилках» сразу.
 # День берётся из `today()` (по умолчанию дата UTC); здесь подставим свои часы, чтобы перелистнуть
@@ -552,7 +712,8 @@ print(f"alice ${team.spent(user='alice'):.6f}, bob ${team.spent(user='bob'):.6f}
 #
 # Приложение шлёт 40 запросов разного размера, по одному каждые 50 мс. Сравним накопленный
 # расход по журналу провайдера без защиты и с `BudgetGuard` (лимит \$0.008). Время и стоимость
-# каждого запроса берём из `course.provider.log()`.
+# каждого запроса берём из `course.provider.log()`. Запас здесь нулевой (`margin=0`): на практическом
+# провайдере оценка равна счёту (раздел 6.5), и линия упрётся в сам лимит.
 
 # %%
 import matplotlib.pyplot as plt
@@ -589,9 +750,10 @@ def cumulative(entries: list[dict]) -> tuple[list[float], list[float]]:
     return xs, ys
 
 
-free_log = await traffic(None)
-timeline_guard = BudgetGuard(limit=TIMELINE_LIMIT)
-guarded_log = await traffic(timeline_guard)
+timeline_guard = BudgetGuard(limit=TIMELINE_LIMIT, margin=0)
+with course.practice():
+    free_log = await traffic(None)
+    guarded_log = await traffic(timeline_guard)
 
 fig, ax = plt.subplots(figsize=(8, 4))
 for entries, label, color in ((free_log, "без защиты", "#cf222e"), (guarded_log, "BudgetGuard", "#2da44e")):
@@ -618,12 +780,13 @@ print(f"BudgetGuard: ${guarded_cost:.6f}, в пределах лимита: {gua
 #
 # Практический провайдер считает `usage.cost` по настоящим ценам моделей — из таблицы с датой
 # `PRICES_AS_OF`. Значит, его статистика показывает, сколько весь трафик этого урока стоил бы в
-# OpenRouter на ту дату.
+# OpenRouter на ту дату (в онлайн-режиме — трафик опытов, которые шли на практическом провайдере).
 
 # %%
 from course_helpers.practice_data import MODELS, PRICES_AS_OF
 
-stats = course.provider.stats()
+with course.practice():
+    stats = course.provider.stats()
 print(f"Цены на {PRICES_AS_OF}. Запросов за урок: {stats['requests']}")
 for model, s in stats["by_model"].items():
     print(f"  {model:20} запросов {s['requests']:4}  токенов {s['prompt_tokens']:6} + {s['completion_tokens']:6}  "
@@ -650,7 +813,7 @@ print(f"Самая дешёвая: {min(what_if, key=what_if.get)}, самая �
 # ## 6.8 Панель: бюджет под нагрузкой
 #
 # Выберите бюджет и число запросов и нажмите «Отправить»: запросы к `gpt-4o` идут через
-# `BudgetGuard` по 8 одновременно. Повторное нажатие продолжает тратить тот же бюджет — пока
+# `BudgetGuard` (запас по умолчанию, 25 %) по 8 одновременно. Повторное нажатие продолжает тратить тот же бюджет — пока
 # запросы не начнут получать отказ. Ползунок меняет лимит, «Сбросить» начинает с нуля.
 
 # %%
@@ -759,16 +922,22 @@ progress("06")
 #   для chat completion, `acompletion` и стримов. Работает только сама проверка перед вызовом.
 # - Стоимость вызова — `kwargs["response_cost"]` в `CustomLogger` с **двумя** методами
 #   (`log_success_event` и `async_log_success_event`, параметры ровно `kwargs, response_obj,
-#   start_time, end_time`). Кэш-попадание стоит `0.0` с `cache_hit=True`; стрим без
-#   `include_usage` — `None` или `0.0`; функция в `success_callback` зовётся на каждый кусок стрима.
-#   Колбэки глобальны: регистрируете — убирайте.
+#   start_time, end_time`). Кэш-попадание стоит `0.0` с `cache_hit=True`. Стрим без
+#   `stream_options={"include_usage": True}`: у `openrouter/` стоимость есть (OpenRouter всегда
+#   присылает `usage.cost`), но в куски стрима `usage` не попадает; у `openai/` — молча `0.0`.
+#   Функция в `success_callback` зовётся на каждый кусок стрима. Колбэки глобальны: регистрируете — убирайте.
 # - `BudgetManager` на 1.108.14 не умеет считать OpenRouter, никогда не блокирует и пишет
 #   `./user_cost.json` в текущую папку.
 # - Бюджеты `Router` работают только в `acompletion` и только если `Router` создан внутри цикла
 #   событий; отказ — `ValueError`; перерасход — около одного вызова; расход общий на процесс, а
 #   второй роутер с бюджетом работает, только если убрать колбэк первого. Под нагрузкой не держат.
-# - Бюджет, который держится под нагрузкой, **резервирует** максимальную стоимость до вызова
-#   и **рассчитывается** настоящей после: `BudgetGuard` — 50 одновременных запросов без перерасхода,
-#   с бюджетами на пользователя и на день.
+# - Бюджет, который держится под нагрузкой, **резервирует** максимальную стоимость с запасом до
+#   вызова и **рассчитывается** списанной (`response_cost`, для `openrouter/` — `usage.cost`) после:
+#   `BudgetGuard`, с бюджетами на пользователя и на день. Это оценка: онлайн токенизаторы и цены
+#   расходятся с таблицей курса (запас `margin` покрывает расхождение, только пока оно меньше запаса),
+#   а у каждого процесса своя защита — N воркеров потратят до N бюджетов.
+# - Жёсткая граница — **кредитный лимит ключа** у провайдера: после него OpenRouter отвечает 402
+#   (`APIError`), `GET /api/v1/key` показывает `limit_remaining`; перерасход — только запросы, что
+#   были в пути.
 # - Статистика практического провайдера — это цены на `PRICES_AS_OF`: по ней видно, сколько ваш
-#   трафик стоил бы онлайн.
+#   трафик стоил бы онлайн на ту дату.
