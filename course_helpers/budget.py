@@ -41,8 +41,9 @@ models from LiteLLM's model cost map.
 
 from __future__ import annotations
 
+import math
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -50,6 +51,7 @@ from types import TracebackType
 from typing import Any
 
 import litellm
+import openai
 
 from course_helpers import practice_data
 
@@ -58,8 +60,19 @@ from course_helpers import practice_data
 CALLBACK_LISTS = ("callbacks", "input_callback", "success_callback", "failure_callback",
                   "_async_success_callback", "_async_failure_callback", "service_callback")
 
-# Failures after which the provider may already have billed the call: keep the reservation.
-UNKNOWN_OUTCOME = (litellm.Timeout, litellm.APIConnectionError)
+# HTTP statuses of a request the provider refused before generating anything: not billed.
+# Everything else that ends a reserved call early — a timeout, a lost connection, a 429 or 5xx
+# (OpenRouter may report those inside an HTTP 200 after the model started), a cancelled task,
+# Ctrl+C, a bug in the code around the call — keeps the reservation: the call may have been billed.
+REFUSED_STATUSES = frozenset({400, 401, 402, 403, 404, 413, 422})
+
+
+def certainly_unbilled(error: BaseException) -> bool:
+    """True only for errors that prove the provider did not bill the call."""
+    if isinstance(error, BudgetExceeded):
+        return True
+    status = getattr(error, "status_code", None)
+    return isinstance(error, openai.APIError) and status in REFUSED_STATUSES
 
 # Share added to every estimate. A starting point, not a measured constant: it covers an
 # upstream tokenizer that counts the prompt somewhat differently and a moderate price change.
@@ -157,9 +170,10 @@ class BudgetExceeded(litellm.BudgetExceededError):
 class Hold:
     """A reservation made by :meth:`BudgetGuard.reserve`; settle it with the real cost.
 
-    As a context manager: an exception from a call releases the reservation, except a
-    timeout or a lost connection (the provider may have billed the call: the maximum
-    stays charged); leaving the block without ``settle`` also keeps the maximum.
+    As a context manager: leaving the block without ``settle`` keeps the whole reservation
+    charged — after an exception too, unless the exception proves the provider refused the
+    request (:func:`certainly_unbilled`: 400, 401, 402, 403, 404, 413, 422). A cancelled task,
+    Ctrl+C, a timeout, a 429 or a bug after the call may all come after the provider billed it.
     """
 
     guard: BudgetGuard
@@ -172,16 +186,19 @@ class Hold:
 
         A response's cost is ``_hidden_params["response_cost"]`` (for ``openrouter/...`` that is
         OpenRouter's ``usage.cost``); a response without a known cost (a model LiteLLM has no
-        price for) is charged the reservation.
+        price for) is charged the reservation. A cost that is not a finite number ≥ 0 (NaN, a
+        negative) is refused with ValueError and the reservation stays charged.
         """
         if isinstance(result, (int, float)) and not isinstance(result, bool):
             cost: float | None = float(result)
         else:
             cost = (getattr(result, "_hidden_params", None) or {}).get("response_cost")
-        return self.guard._close(self, self.amount if cost is None else cost)
+        if cost is not None and (not isinstance(cost, (int, float)) or not math.isfinite(cost) or cost < 0):
+            raise ValueError(f"Стоимость {cost!r} — не конечное число ≥ 0: резерв остаётся списанным.")
+        return self.guard._close(self, self.amount if cost is None else float(cost))
 
     def release(self) -> None:
-        """Cancel the reservation: the call was not billed."""
+        """Cancel the reservation: use it only when you know the call was not billed."""
         self.guard._close(self, 0.0)
 
     def __enter__(self) -> Hold:
@@ -191,7 +208,7 @@ class Hold:
                  tb: TracebackType | None) -> None:
         if self.done:
             return
-        if error is not None and not isinstance(error, UNKNOWN_OUTCOME):
+        if error is not None and certainly_unbilled(error):
             self.release()
         else:
             self.guard._close(self, self.amount)
@@ -255,6 +272,54 @@ class BudgetGuard:
                 self._in_flight[key] = self._in_flight.get(key, 0.0) + amount
         return Hold(self, amount, tuple(key for key, _, _ in scopes))
 
+    def completion(self, **kwargs: Any) -> Any:
+        """``litellm.completion(**kwargs)`` under the budget: the reservation uses this call's own
+        ``model``, ``messages``, ``max_tokens`` (required) and ``user``, so they cannot drift apart.
+        With ``stream=True`` the returned iterator settles when the stream ends (a stream cut
+        short keeps the reservation)."""
+        hold = self._reserve_for(kwargs)
+        with _closing_on_error(hold):
+            response = litellm.completion(**kwargs)
+        if kwargs.get("stream"):
+            return self._settled_stream(response, hold)
+        with hold:
+            hold.settle(response)
+        return response
+
+    async def acompletion(self, **kwargs: Any) -> Any:
+        """The async twin of :meth:`completion` (``await guard.acompletion(...)``)."""
+        hold = self._reserve_for(kwargs)
+        with _closing_on_error(hold):
+            response = await litellm.acompletion(**kwargs)
+        if kwargs.get("stream"):
+            return self._settled_astream(response, hold)
+        with hold:
+            hold.settle(response)
+        return response
+
+    def _reserve_for(self, kwargs: dict[str, Any]) -> Hold:
+        missing = [name for name in ("model", "messages", "max_tokens") if name not in kwargs]
+        if missing:
+            raise ValueError(f"Для вызова под бюджетом нужны {', '.join(missing)}: без max_tokens цена ответа не ограничена.")
+        return self.reserve(kwargs["model"], kwargs["messages"], max_tokens=kwargs["max_tokens"],
+                            user=kwargs.get("user"))
+
+    def _settled_stream(self, stream: Any, hold: Hold) -> Iterator[Any]:
+        chunks = []
+        with hold:
+            for chunk in stream:
+                chunks.append(chunk)
+                yield chunk
+            hold.settle(_stream_cost(chunks))
+
+    async def _settled_astream(self, stream: Any, hold: Hold) -> AsyncIterator[Any]:
+        chunks = []
+        with hold:
+            async for chunk in stream:
+                chunks.append(chunk)
+                yield chunk
+            hold.settle(_stream_cost(chunks))
+
     def _close(self, hold: Hold, cost: float) -> float:
         with self._lock:
             if hold.done:
@@ -277,6 +342,26 @@ class BudgetGuard:
         """Money reserved by calls that have not been settled yet."""
         with self._lock:
             return max(0.0, self._in_flight.get("total", 0.0))
+
+
+@contextmanager
+def _closing_on_error(hold: Hold) -> Iterator[None]:
+    """Close ``hold`` by :meth:`Hold.__exit__`'s rule if the block raises (or is cancelled)."""
+    try:
+        yield
+    except BaseException as error:
+        hold.__exit__(type(error), error, error.__traceback__)
+        raise
+
+
+def _stream_cost(chunks: list[Any]) -> float | None:
+    """The billed cost of a finished stream: OpenRouter's ``usage.cost`` in its last message
+    (LiteLLM keeps it in the rebuilt response); None when the stream carried no cost."""
+    if not chunks:
+        return None
+    usage = getattr(litellm.stream_chunk_builder(chunks), "usage", None)
+    cost = getattr(usage, "cost", None)
+    return float(cost) if isinstance(cost, (int, float)) else None
 
 
 def save_callbacks() -> dict[str, list[Any]]:
@@ -306,5 +391,6 @@ def callbacks_restored(clear: bool = False) -> Iterator[None]:
         restore_callbacks(saved)
 
 
-__all__ = ["BudgetGuard", "BudgetExceeded", "Hold", "Price", "DEFAULT_MARGIN", "price_of", "prompt_tokens", "max_cost",
+__all__ = ["BudgetGuard", "BudgetExceeded", "Hold", "Price", "DEFAULT_MARGIN", "REFUSED_STATUSES", "certainly_unbilled",
+           "price_of", "prompt_tokens", "max_cost",
            "utc_today", "save_callbacks", "restore_callbacks", "callbacks_restored", "CALLBACK_LISTS"]
