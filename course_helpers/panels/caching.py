@@ -5,11 +5,13 @@ The panel never enables a cache itself: it uses whatever ``litellm.cache`` the n
 set up, so the lesson's ``enable_cache`` calls stay visible. Unticking «кэш» sends one call
 past the cache with ``cache={"no-cache": True, "no-store": True}`` (no read, no write).
 ``caching=False`` would not do: it skips the read but still writes the answer.
+Calls go to the practice provider in either mode: the «reached the provider» column counts there.
 """
 
 from __future__ import annotations
 
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import ipywidgets as widgets
@@ -17,6 +19,7 @@ import litellm
 
 from course_helpers.panels.common import figure_png, message_html, table_html
 from course_helpers.provider import PracticeProvider
+from course_helpers.session import current_course, practice_env
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
@@ -67,8 +70,9 @@ class CacheLab:
         before = self.provider.stats()["requests"]
         start = time.perf_counter()
         try:
-            response = litellm.completion(model=self.model, messages=[{"role": "user", "content": self.prompt.value}],
-                                          **options)
+            with practice_env() if current_course() is not None else nullcontext():  # its counter is the witness
+                response = litellm.completion(model=self.model, **options,
+                                              messages=[{"role": "user", "content": self.prompt.value}])
         except Exception as e:  # shown to the learner: the class name is the lesson
             outcome, text = ERROR, f"{type(e).__name__}: {e}"
         else:

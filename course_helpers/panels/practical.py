@@ -4,7 +4,8 @@
 on matplotlib axes; the notebook calls it on ``plt.subplots`` axes, the stand on a Figure.
 :class:`FallbackStand` lets the learner pick how the primary model fails (outage, bad key,
 rate limit), runs the pipeline (a request with fallbacks, then its repeat through the
-cache) and shows who answered, what the provider saw and the latency bars.
+cache) and shows who answered, what the provider saw and the latency bars. The stand runs on
+the practice provider in either mode: faults and its log exist only there.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import os
 import statistics
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -22,6 +24,7 @@ from matplotlib.figure import Figure
 from course_helpers.measure import CACHED, UNCACHED, WARMUP, CacheMeasurement, FreshProcessHits, fmt_ms, is_cache_hit
 from course_helpers.panels.common import figure_png, message_html, table_html
 from course_helpers.provider import PracticeProvider
+from course_helpers.session import current_course, practice_env
 
 COLORS = {UNCACHED: "#cf222e", CACHED: "#1a7f37", WARMUP: "#bf8700", "fresh": "#8250df"}
 
@@ -135,6 +138,10 @@ class FallbackStand:
 
     def run(self) -> StandRun:
         """Handler of the button: break the primary, send with fallbacks, repeat via the cache."""
+        with practice_env() if current_course() is not None else nullcontext():  # faults live there
+            return self._run()
+
+    def _run(self) -> StandRun:
         mode = FAILURES[self.failure.value]
         messages = [{"role": "user", "content": self.prompt.value}]
         fallbacks: list[Any] = list(self.models[1:])

@@ -21,6 +21,8 @@
 # ## 1.1 Подготовка
 #
 # Одна ячейка настройки, как в каждом уроке: практический провайдер и LiteLLM, направленный на него.
+# В онлайн-режиме опыты, которые считают запросы к провайдеру, идут на практическом провайдере:
+# только у него есть счётчики (ячейка такого опыта об этом скажет).
 
 # %%
 from course_helpers import start_lesson
@@ -92,16 +94,17 @@ print("в папке появилась база cache.db:", "cache.db" in os.li
 # %%
 question = msgs("Что такое кэширование?")
 times_ms, responses, modules = [], [], [set(sys.modules)]  # modules[0] — до первого вызова
-start_count = served()
+with course.practice():
+    start_count = served()
 
-for i in range(4):
-    start = time.perf_counter()
-    r = litellm.completion(model=MODEL, messages=question)
-    times_ms.append((time.perf_counter() - start) * 1000)
-    responses.append(r)
-    modules.append(set(sys.modules))
-    print(f"вызов {i}: cache_hit={r._hidden_params.get('cache_hit')!s:<5} "
-          f"стоимость={r._hidden_params['response_cost']:<8} провайдер получил: {served() - start_count}   {times_ms[-1]:.1f} мс")
+    for i in range(4):
+        start = time.perf_counter()
+        r = litellm.completion(model=MODEL, messages=question)
+        times_ms.append((time.perf_counter() - start) * 1000)
+        responses.append(r)
+        modules.append(set(sys.modules))
+        print(f"вызов {i}: cache_hit={r._hidden_params.get('cache_hit')!s:<5} "
+              f"стоимость={r._hidden_params['response_cost']:<8} провайдер получил: {served() - start_count}   {times_ms[-1]:.1f} мс")
 
 print()
 print(responses[0].choices[0].message.content)
@@ -216,9 +219,10 @@ def run_second_process(*args):
         print("второй процесс упал:", done.stderr[-800:])
 
 
-before = served()
-run_second_process("disk", str(cache_dir))
-print("новых запросов у провайдера:", served() - before)
+with course.practice():
+    before = served()
+    run_second_process("disk", str(cache_dir))
+    print("новых запросов у провайдера:", served() - before)
 
 # %% [markdown]
 # Второй процесс получил ответ из файла, провайдер не получил ни одного запроса. И у второго
@@ -235,8 +239,6 @@ print("новых запросов у провайдера:", served() - before)
 
 # %%
 base = msgs("Что такое LiteLLM?")
-litellm.completion(model=MODEL, messages=base)  # прогрев: этот ответ теперь в кэше
-
 variants = [
     ("тот же запрос", dict(model=MODEL, messages=base)),
     ("temperature=0.7", dict(model=MODEL, messages=base, temperature=0.7)),
@@ -255,11 +257,13 @@ variants = [
     ("cache={'namespace': 'alice'}", dict(model=MODEL, messages=base, cache={"namespace": "alice"})),
 ]
 
-print(f"{'что изменили':<32} {'попадание':<10} дошло")
-for label, kwargs in variants:
-    before = served()
-    r = litellm.completion(**kwargs)
-    print(f"{label:<32} {hit(r)!s:<10} {served() - before}")
+with course.practice():
+    litellm.completion(model=MODEL, messages=base)  # прогрев: этот ответ теперь в кэше
+    print(f"{'что изменили':<32} {'попадание':<10} дошло")
+    for label, kwargs in variants:
+        before = served()
+        r = litellm.completion(**kwargs)
+        print(f"{label:<32} {hit(r)!s:<10} {served() - before}")
 
 # %% [markdown]
 # **В ключе:** строка модели (точная: `openrouter/openai/gpt-4o-mini` ≠ `openai/gpt-4o-mini`),
@@ -319,11 +323,12 @@ dialog = [
     {"role": "user", "content": "А зачем он нужен с LLM?"},
 ]
 print("max_messages по умолчанию:", litellm.cache.max_messages)
-for messages in (dialog[:4], dialog):
-    litellm.completion(model=MODEL, messages=messages)
-    before = served()
-    again = litellm.completion(model=MODEL, messages=messages)
-    print(f"сообщений в запросе: {len(messages)} | повтор — попадание: {hit(again)!s:<5} | дошло: {served() - before}")
+with course.practice():
+    for messages in (dialog[:4], dialog):
+        litellm.completion(model=MODEL, messages=messages)
+        before = served()
+        again = litellm.completion(model=MODEL, messages=messages)
+        print(f"сообщений в запросе: {len(messages)} | повтор — попадание: {hit(again)!s:<5} | дошло: {served() - before}")
 
 # %% [markdown]
 # ## 1.6 Управление кэшем в одном вызове
@@ -346,18 +351,19 @@ def show(label, response, before):
     print(f"{label:<40} cache_hit={response._hidden_params.get('cache_hit')!s:<5} дошло: {served() - before}")
 
 
-p = msgs("Контроль: no-cache")
-litellm.completion(model=MODEL, messages=p)
-b = served(); show("no-cache (запись уже есть)", litellm.completion(model=MODEL, messages=p, cache={"no-cache": True}), b)
-b = served(); show("обычный вызов после no-cache", litellm.completion(model=MODEL, messages=p), b)
+with course.practice():
+    p = msgs("Контроль: no-cache")
+    litellm.completion(model=MODEL, messages=p)
+    b = served(); show("no-cache (запись уже есть)", litellm.completion(model=MODEL, messages=p, cache={"no-cache": True}), b)
+    b = served(); show("обычный вызов после no-cache", litellm.completion(model=MODEL, messages=p), b)
 
-p = msgs("Контроль: no-store")
-b = served(); show("no-store", litellm.completion(model=MODEL, messages=p, cache={"no-store": True}), b)
-b = served(); show("тот же запрос ещё раз (не сохранён)", litellm.completion(model=MODEL, messages=p), b)
+    p = msgs("Контроль: no-store")
+    b = served(); show("no-store", litellm.completion(model=MODEL, messages=p, cache={"no-store": True}), b)
+    b = served(); show("тот же запрос ещё раз (не сохранён)", litellm.completion(model=MODEL, messages=p), b)
 
-p = msgs("Контроль: no-cache + no-store")
-b = served(); show("no-cache + no-store", litellm.completion(model=MODEL, messages=p, cache={"no-cache": True, "no-store": True}), b)
-b = served(); show("тот же запрос ещё раз (не сохранён)", litellm.completion(model=MODEL, messages=p), b)
+    p = msgs("Контроль: no-cache + no-store")
+    b = served(); show("no-cache + no-store", litellm.completion(model=MODEL, messages=p, cache={"no-cache": True, "no-store": True}), b)
+    b = served(); show("тот же запрос ещё раз (не сохранён)", litellm.completion(model=MODEL, messages=p), b)
 
 # %% [markdown]
 # А `caching=False`? Название обещает «без кэша». Прежде чем запускать, решите: новый запрос
@@ -365,9 +371,10 @@ b = served(); show("тот же запрос ещё раз (не сохранё�
 
 # %%
 p = msgs("Контроль: caching=False")
-b = served(); show("caching=False (новый запрос)", litellm.completion(model=MODEL, messages=p, caching=False), b)
-b = served(); show("обычный вызов после caching=False", litellm.completion(model=MODEL, messages=p), b)
-b = served(); show("caching=False (запись уже есть)", litellm.completion(model=MODEL, messages=p, caching=False), b)
+with course.practice():
+    b = served(); show("caching=False (новый запрос)", litellm.completion(model=MODEL, messages=p, caching=False), b)
+    b = served(); show("обычный вызов после caching=False", litellm.completion(model=MODEL, messages=p), b)
+    b = served(); show("caching=False (запись уже есть)", litellm.completion(model=MODEL, messages=p, caching=False), b)
 
 # %% [markdown]
 # > **Осторожно:** `caching=False` **не выключает кэш для вызова**: он только пропускает чтение, а ответ
@@ -380,15 +387,16 @@ b = served(); show("caching=False (запись уже есть)", litellm.compl
 
 # %%
 p_ttl, p_age = msgs("Контроль: ttl"), msgs("Контроль: s-maxage")
-b = served(); show("ttl=1: запись", litellm.completion(model=MODEL, messages=p_ttl, cache={"ttl": 1}), b)
-b = served(); show("ttl=1: сразу же", litellm.completion(model=MODEL, messages=p_ttl), b)
-litellm.completion(model=MODEL, messages=p_age)
+with course.practice():
+    b = served(); show("ttl=1: запись", litellm.completion(model=MODEL, messages=p_ttl, cache={"ttl": 1}), b)
+    b = served(); show("ttl=1: сразу же", litellm.completion(model=MODEL, messages=p_ttl), b)
+    litellm.completion(model=MODEL, messages=p_age)
 
-time.sleep(1.5)
+    time.sleep(1.5)
 
-b = served(); show("ttl=1: через 1,5 секунды (истекла)", litellm.completion(model=MODEL, messages=p_ttl), b)
-b = served(); show("s-maxage=60: запись возрастом 1,5 секунды", litellm.completion(model=MODEL, messages=p_age, cache={"s-maxage": 60}), b)
-b = served(); show("s-maxage=1: та же запись — слишком стара", litellm.completion(model=MODEL, messages=p_age, cache={"s-maxage": 1}), b)
+    b = served(); show("ttl=1: через 1,5 секунды (истекла)", litellm.completion(model=MODEL, messages=p_ttl), b)
+    b = served(); show("s-maxage=60: запись возрастом 1,5 секунды", litellm.completion(model=MODEL, messages=p_age, cache={"s-maxage": 60}), b)
+    b = served(); show("s-maxage=1: та же запись — слишком стара", litellm.completion(model=MODEL, messages=p_age, cache={"s-maxage": 1}), b)
 
 # %% [markdown]
 # Выключить кэш для всех — `litellm.disable_cache()`. Он делает две вещи: `litellm.cache = None` и
@@ -410,13 +418,14 @@ def cache_marks():
             (litellm.input_callback, litellm.success_callback, litellm._async_success_callback)]
 
 
-litellm.disable_cache()
-print("после disable_cache(): litellm.cache =", litellm.cache, "| метки:", cache_marks())
-b = served(); show("без кэша", litellm.completion(model=MODEL, messages=question), b)
+with course.practice():
+    litellm.disable_cache()
+    print("после disable_cache(): litellm.cache =", litellm.cache, "| метки:", cache_marks())
+    b = served(); show("без кэша", litellm.completion(model=MODEL, messages=question), b)
 
-litellm.cache = Cache(type=LiteLLMCacheType.DISK, disk_cache_dir=str(cache_dir))
-print("после litellm.cache = Cache(...): метки:", cache_marks())
-b = served(); show("снова DISK с той же папкой", litellm.completion(model=MODEL, messages=question), b)
+    litellm.cache = Cache(type=LiteLLMCacheType.DISK, disk_cache_dir=str(cache_dir))
+    print("после litellm.cache = Cache(...): метки:", cache_marks())
+    b = served(); show("снова DISK с той же папкой", litellm.completion(model=MODEL, messages=question), b)
 
 # %% [markdown]
 # ## 1.7 Кэш в памяти (LOCAL)
@@ -444,14 +453,15 @@ print("предел записей:", litellm.cache.cache.max_size_in_memory)
 # двести ответов, попросим практический провайдер на это время отвечать мгновенно.
 
 # %%
-course.provider.set_latency_scale(0)  # отвечать без задержки
-first = msgs("Кэш в памяти: запрос №0")
-litellm.completion(model=MODEL, messages=first)
-for i in range(1, 201):
-    litellm.completion(model=MODEL, messages=msgs(f"Кэш в памяти: запрос №{i}"))
-course.provider.reset()  # обычные задержки (и обнулённые счётчики провайдера)
+with course.practice():
+    course.provider.set_latency_scale(0)  # отвечать без задержки
+    first = msgs("Кэш в памяти: запрос №0")
+    litellm.completion(model=MODEL, messages=first)
+    for i in range(1, 201):
+        litellm.completion(model=MODEL, messages=msgs(f"Кэш в памяти: запрос №{i}"))
+    course.provider.reset()  # обычные задержки (и обнулённые счётчики провайдера)
 
-b = served(); show("запрос №0 после 200 других", litellm.completion(model=MODEL, messages=first), b)
+    b = served(); show("запрос №0 после 200 других", litellm.completion(model=MODEL, messages=first), b)
 
 # %% [markdown]
 # Запрос №0 вытеснен: при записи 201-й записи `InMemoryCache` удаляет ту, что истекает раньше всех
@@ -460,12 +470,13 @@ b = served(); show("запрос №0 после 200 других", litellm.comp
 
 # %%
 p = msgs("Кэш в памяти")
-b = served(); show("LOCAL: первый вызов", litellm.completion(model=MODEL, messages=p), b)
-b = served(); show("LOCAL: повтор", litellm.completion(model=MODEL, messages=p), b)
+with course.practice():
+    b = served(); show("LOCAL: первый вызов", litellm.completion(model=MODEL, messages=p), b)
+    b = served(); show("LOCAL: повтор", litellm.completion(model=MODEL, messages=p), b)
 
-litellm.disable_cache()
-litellm.enable_cache()
-b = served(); show("LOCAL: после пересоздания кэша", litellm.completion(model=MODEL, messages=p), b)
+    litellm.disable_cache()
+    litellm.enable_cache()
+    b = served(); show("LOCAL: после пересоздания кэша", litellm.completion(model=MODEL, messages=p), b)
 
 # %% [markdown]
 # **Кэш по запросу.** Бывает, что кэшировать нужно не всё, а только отдельные вызовы.
@@ -475,11 +486,12 @@ b = served(); show("LOCAL: после пересоздания кэша", litell
 # %%
 litellm.cache = Cache(mode="default_off")  # LOCAL, но только для вызовов с use-cache
 p = msgs("Кэш по запросу")
-b = served(); show("обычный вызов", litellm.completion(model=MODEL, messages=p), b)
-b = served(); show("обычный вызов ещё раз", litellm.completion(model=MODEL, messages=p), b)
-b = served(); show("use-cache: первый", litellm.completion(model=MODEL, messages=p, cache={"use-cache": True}), b)
-b = served(); show("use-cache: повтор", litellm.completion(model=MODEL, messages=p, cache={"use-cache": True}), b)
-b = served(); show("обычный вызов после use-cache", litellm.completion(model=MODEL, messages=p), b)
+with course.practice():
+    b = served(); show("обычный вызов", litellm.completion(model=MODEL, messages=p), b)
+    b = served(); show("обычный вызов ещё раз", litellm.completion(model=MODEL, messages=p), b)
+    b = served(); show("use-cache: первый", litellm.completion(model=MODEL, messages=p, cache={"use-cache": True}), b)
+    b = served(); show("use-cache: повтор", litellm.completion(model=MODEL, messages=p, cache={"use-cache": True}), b)
+    b = served(); show("обычный вызов после use-cache", litellm.completion(model=MODEL, messages=p), b)
 
 litellm.cache = Cache()  # дальше в уроке — обычный кэш в памяти
 
@@ -497,10 +509,11 @@ litellm.cache = Cache()  # дальше в уроке — обычный кэш 
 
 # %%
 p = msgs("Асинхронный вызов")
-b = served(); show("acompletion: первый", await litellm.acompletion(model=MODEL, messages=p), b)
-await asyncio.sleep(0.5)  # даём фоновой записи завершиться
-b = served(); show("acompletion: через 0,5 секунды", await litellm.acompletion(model=MODEL, messages=p), b)
-b = served(); show("синхронный completion того же запроса", litellm.completion(model=MODEL, messages=p), b)
+with course.practice():
+    b = served(); show("acompletion: первый", await litellm.acompletion(model=MODEL, messages=p), b)
+    await asyncio.sleep(0.5)  # даём фоновой записи завершиться
+    b = served(); show("acompletion: через 0,5 секунды", await litellm.acompletion(model=MODEL, messages=p), b)
+    b = served(); show("синхронный completion того же запроса", litellm.completion(model=MODEL, messages=p), b)
 
 # %% [markdown]
 # А если повторить **сразу**, без паузы? Проверим на пяти разных запросах: каждый отправим и тут же повторим.
@@ -522,13 +535,14 @@ print("хотя бы один немедленный повтор промахн
 
 # %%
 p = msgs("Пять одинаковых запросов одновременно")
-before = served()
-results = await asyncio.gather(*[litellm.acompletion(model=MODEL, messages=p) for _ in range(5)])
-print("попаданий среди 5 одновременных:", sum(hit(r) for r in results))
-print("одинаковые одновременные запросы дошли до провайдера:", served() - before, "раз(а)")
+with course.practice():
+    before = served()
+    results = await asyncio.gather(*[litellm.acompletion(model=MODEL, messages=p) for _ in range(5)])
+    print("попаданий среди 5 одновременных:", sum(hit(r) for r in results))
+    print("одинаковые одновременные запросы дошли до провайдера:", served() - before, "раз(а)")
 
-await asyncio.sleep(0.5)
-b = served(); show("тот же запрос после них", await litellm.acompletion(model=MODEL, messages=p), b)
+    await asyncio.sleep(0.5)
+    b = served(); show("тот же запрос после них", await litellm.acompletion(model=MODEL, messages=p), b)
 
 # %% [markdown]
 # > **Осторожно:** кэш не защищает от «стада» одинаковых запросов. Если 100 пользователей одновременно
@@ -547,19 +561,20 @@ def read_stream(stream):
     return "".join(chunk.choices[0].delta.content or "" for chunk in stream)
 
 
-b = served()
-first = litellm.completion(model=MODEL, messages=p, stream=True)
-text_first = read_stream(first)
-show("stream=True: первый", first, b)
-time.sleep(1)  # поток записывается в кэш в фоне, после его окончания
+with course.practice():
+    b = served()
+    first = litellm.completion(model=MODEL, messages=p, stream=True)
+    text_first = read_stream(first)
+    show("stream=True: первый", first, b)
+    time.sleep(1)  # поток записывается в кэш в фоне, после его окончания
 
-b = served()
-second = litellm.completion(model=MODEL, messages=p, stream=True)
-text_second = read_stream(second)
-show("stream=True: повтор", second, b)
-print("повтор — тоже поток:", type(second).__name__, "| текст тот же:", text_first == text_second)
+    b = served()
+    second = litellm.completion(model=MODEL, messages=p, stream=True)
+    text_second = read_stream(second)
+    show("stream=True: повтор", second, b)
+    print("повтор — тоже поток:", type(second).__name__, "| текст тот же:", text_first == text_second)
 
-b = served(); show("тот же запрос без stream", litellm.completion(model=MODEL, messages=p), b)
+    b = served(); show("тот же запрос без stream", litellm.completion(model=MODEL, messages=p), b)
 
 # %% [markdown]
 # ## 1.9 Redis: кэш для нескольких процессов и серверов
@@ -595,8 +610,9 @@ else:
     litellm.enable_cache(type=LiteLLMCacheType.REDIS, host=host, port=str(port))
 
     r_client.delete(litellm.cache.get_cache_key(model=MODEL, messages=question))
-    b = served(); show("Redis: первый вызов", litellm.completion(model=MODEL, messages=question), b)
-    b = served(); r = litellm.completion(model=MODEL, messages=question); show("Redis: повтор", r, b)
+    with course.practice():
+        b = served(); show("Redis: первый вызов", litellm.completion(model=MODEL, messages=question), b)
+        b = served(); r = litellm.completion(model=MODEL, messages=question); show("Redis: повтор", r, b)
 
     redis_key = r._hidden_params["cache_key"]
     print("ключ в Redis:", redis_key, "| есть:", bool(r_client.exists(redis_key)),
@@ -639,11 +655,12 @@ if REDIS is None:
 else:
     litellm.disable_cache()
     litellm.enable_cache(type=LiteLLMCacheType.REDIS, host=host, port=str(port))
-    litellm.completion(model=MODEL, messages=question)  # запись есть (или появилась только что)
+    with course.practice():
+        litellm.completion(model=MODEL, messages=question)  # запись есть (или появилась только что)
 
-    before = served()
-    run_second_process("redis", host, str(port))
-    print("новых запросов у провайдера:", served() - before)
+        before = served()
+        run_second_process("redis", host, str(port))
+        print("новых запросов у провайдера:", served() - before)
 
 # %% [markdown]
 # ## 1.10 Какие типы кэша есть на самом деле
@@ -714,17 +731,18 @@ lab.widget
 # потом новый запрос мимо кэша и он же с кэшем.
 
 # %%
-lab.prompt.value = "Что такое fallback?"
-print([lab.send() for _ in range(3)])
+with course.practice():
+    lab.prompt.value = "Что такое fallback?"
+    print([lab.send() for _ in range(3)])
 
-lab.temperature.value = 0.5
-print("temperature=0.5:", lab.send())
+    lab.temperature.value = 0.5
+    print("temperature=0.5:", lab.send())
 
-lab.prompt.value = "Что такое namespace?"
-lab.use_cache.value = False
-print("новый запрос, галочка снята:", lab.send())
-lab.use_cache.value = True
-print("тот же запрос, галочка стоит:", lab.send())
+    lab.prompt.value = "Что такое namespace?"
+    lab.use_cache.value = False
+    print("новый запрос, галочка снята:", lab.send())
+    lab.use_cache.value = True
+    print("тот же запрос, галочка стоит:", lab.send())
 
 # %% [markdown]
 # ## Задания

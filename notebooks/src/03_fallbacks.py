@@ -16,6 +16,10 @@
 # - устроите «аварии» в симуляторе и решите два задания, которые проверяются настоящими сбоями.
 #
 # ⏱ **Время:** 50 минут.
+#
+# В онлайн-режиме опыты, которые устраивают сбои или считают запросы, идут на практическом провайдере:
+# сбои и счётчики есть только у него (ячейка такого опыта об этом скажет). `Router` с развёртываниями
+# `course.provider.api_base(...)` ходит туда всегда.
 
 # %%
 from course_helpers import start_lesson
@@ -57,25 +61,27 @@ def seen(by: str = "model") -> dict:
     return received
 
 
-course.provider.reset()
-course.provider.fail("openai/gpt-4o-mini", 503)  # основная модель лежит, пока не уберём сбой
-response = seed_loop(models_to_try, messages)
-print("ответила:", response.model)
-print("провайдер видел:", seen())
+with course.practice():
+    course.provider.reset()
+    course.provider.fail("openai/gpt-4o-mini", 503)  # основная модель лежит, пока не уберём сбой
+    response = seed_loop(models_to_try, messages)
+    print("ответила:", response.model)
+    print("провайдер видел:", seen())
 
 # %% [markdown]
 # Основная модель ответила 503 — цикл перешёл к резервной. Работает. Теперь две другие аварии:
 # **все модели** отвечают 429, и **неверный ключ** (401) у всех.
 
 # %%
-for status in (429, 401):
-    course.provider.reset()
-    course.provider.fail("*", status)  # "*" — все модели
-    try:
-        response = seed_loop(models_to_try, messages)
-    except Exception as e:
-        print(f"  → {type(e).__name__}: {e}")
-    print(f"HTTP {status}: провайдер видел {seen()}\n")
+with course.practice():
+    for status in (429, 401):
+        course.provider.reset()
+        course.provider.fail("*", status)  # "*" — все модели
+        try:
+            response = seed_loop(models_to_try, messages)
+        except Exception as e:
+            print(f"  → {type(e).__name__}: {e}")
+        print(f"HTTP {status}: провайдер видел {seen()}\n")
 
 # %% [markdown]
 # > **Осторожно:** в цикле из исходного урока три ошибки.
@@ -119,10 +125,11 @@ def seed_client(models, messages):
     return "все модели отказали"
 
 
-course.provider.reset()
-course.provider.fail("openai/gpt-4o-mini", 503)  # 503 = ServiceUnavailableError: его нет в кортеже
-print(seed_client(models_to_try, messages))
-print("провайдер видел:", seen())
+with course.practice():
+    course.provider.reset()
+    course.provider.fail("openai/gpt-4o-mini", 503)  # 503 = ServiceUnavailableError: его нет в кортеже
+    print(seed_client(models_to_try, messages))
+    print("провайдер видел:", seen())
 
 # %% [markdown]
 # Пять запросов подряд к лежащей модели, ни одного — к резервной. Без предохранителя этот цикл
@@ -157,14 +164,15 @@ def fixed_loop(models, messages):
     raise last_error
 
 
-for fault, status in (("основная 503", 503), ("все 429", 429), ("все 401", 401)):
-    course.provider.reset()
-    course.provider.fail("openai/gpt-4o-mini" if fault == "основная 503" else "*", status)
-    try:
-        outcome = f"ответила {fixed_loop(models_to_try, messages).model}"
-    except openai.APIError as e:
-        outcome = f"поднят {type(e).__name__} ({e.status_code})"
-    print(f"{fault}: {outcome} | провайдер видел {seen()}")
+with course.practice():
+    for fault, status in (("основная 503", 503), ("все 429", 429), ("все 401", 401)):
+        course.provider.reset()
+        course.provider.fail("openai/gpt-4o-mini" if fault == "основная 503" else "*", status)
+        try:
+            outcome = f"ответила {fixed_loop(models_to_try, messages).model}"
+        except openai.APIError as e:
+            outcome = f"поднят {type(e).__name__} ({e.status_code})"
+        print(f"{fault}: {outcome} | провайдер видел {seen()}")
 
 # %% [markdown]
 # Теперь каждая авария заканчивается понятно: ответом резервной модели, `RateLimitError` (класс
@@ -177,15 +185,16 @@ for fault, status in (("основная 503", 503), ("все 429", 429), ("вс
 # резервных моделей. LiteLLM пробует основную модель, при ошибке — резервные по порядку.
 
 # %%
-course.provider.reset()
-course.provider.fail("openai/gpt-4o", 503)
+with course.practice():
+    course.provider.reset()
+    course.provider.fail("openai/gpt-4o", 503)
 
-response = litellm.completion(
-    model="openrouter/openai/gpt-4o",
-    messages=messages,
-    fallbacks=["openrouter/anthropic/claude-3-haiku", "openrouter/openai/gpt-4o-mini"],
-)
-print(response.choices[0].message.content[:70], "…")
+    response = litellm.completion(
+        model="openrouter/openai/gpt-4o",
+        messages=messages,
+        fallbacks=["openrouter/anthropic/claude-3-haiku", "openrouter/openai/gpt-4o-mini"],
+    )
+    print(response.choices[0].message.content[:70], "…")
 
 # %% [markdown]
 # ### Кто ответил? Доказательства
@@ -213,16 +222,17 @@ print("провайдер видел:               ", seen())
 # параметры основного запроса. Например, резервной модели — свой `max_tokens`:
 
 # %%
-course.provider.reset()
-course.provider.fail("openai/gpt-4o", 503)
+with course.practice():
+    course.provider.reset()
+    course.provider.fail("openai/gpt-4o", 503)
 
-response = litellm.completion(
-    model="openrouter/openai/gpt-4o",
-    messages=messages,
-    fallbacks=[{"model": "openrouter/openai/gpt-4o-mini", "max_tokens": 20}],
-)
-print("ответила:", response.model, "| completion_tokens:", response.usage.completion_tokens)
-print("провайдер видел:", seen())
+    response = litellm.completion(
+        model="openrouter/openai/gpt-4o",
+        messages=messages,
+        fallbacks=[{"model": "openrouter/openai/gpt-4o-mini", "max_tokens": 20}],
+    )
+    print("ответила:", response.model, "| completion_tokens:", response.usage.completion_tokens)
+    print("провайдер видел:", seen())
 
 # %% [markdown]
 # > **Важно:** `fallbacks=` в `litellm.completion` переходит к резервной модели **на любой ошибке**,
@@ -231,11 +241,12 @@ print("провайдер видел:", seen())
 # > ответит той же ошибкой.
 
 # %%
-course.provider.reset()
-course.provider.fail("openai/gpt-4o", 400)
-response = litellm.completion(model="openrouter/openai/gpt-4o", messages=messages,
-                              fallbacks=["openrouter/openai/gpt-4o-mini"])
-print("основная ответила 400 → ответила", response.model, "| провайдер видел:", seen())
+with course.practice():
+    course.provider.reset()
+    course.provider.fail("openai/gpt-4o", 400)
+    response = litellm.completion(model="openrouter/openai/gpt-4o", messages=messages,
+                                  fallbacks=["openrouter/openai/gpt-4o-mini"])
+    print("основная ответила 400 → ответила", response.model, "| провайдер видел:", seen())
 
 # %% [markdown]
 # ## 3.4 Когда отказали все
@@ -243,20 +254,21 @@ print("основная ответила 400 → ответила", response.mod
 # Все модели отвечают 429. Какое исключение прилетит из `litellm.completion(..., fallbacks=...)`?
 
 # %%
-course.provider.reset()
-course.provider.fail("*", 429)
+with course.practice():
+    course.provider.reset()
+    course.provider.fail("*", 429)
 
-try:
-    litellm.completion(model="openrouter/openai/gpt-4o", messages=messages,
-                       fallbacks=["openrouter/anthropic/claude-3-haiku", "openrouter/openai/gpt-4o-mini"])
-except litellm.RateLimitError:
-    print("поймали RateLimitError")
-except litellm.APIConnectionError as e:
-    print("пришёл", type(e).__name__, "со status_code", e.status_code)
-    print("это RateLimitError?", isinstance(e, litellm.RateLimitError))
-    print("в тексте упомянут RateLimitError:", "RateLimitError" in str(e))
-    print("в тексте 'All fallback attempts failed':", "All fallback attempts failed" in str(e))
-print("провайдер видел:", seen())
+    try:
+        litellm.completion(model="openrouter/openai/gpt-4o", messages=messages,
+                           fallbacks=["openrouter/anthropic/claude-3-haiku", "openrouter/openai/gpt-4o-mini"])
+    except litellm.RateLimitError:
+        print("поймали RateLimitError")
+    except litellm.APIConnectionError as e:
+        print("пришёл", type(e).__name__, "со status_code", e.status_code)
+        print("это RateLimitError?", isinstance(e, litellm.RateLimitError))
+        print("в тексте упомянут RateLimitError:", "RateLimitError" in str(e))
+        print("в тексте 'All fallback attempts failed':", "All fallback attempts failed" in str(e))
+    print("провайдер видел:", seen())
 
 # %% [markdown]
 # > **Осторожно:** когда отказали все модели, `litellm.completion` с `fallbacks=` поднимает
@@ -287,19 +299,20 @@ print("провайдер видел:", seen())
 # %%
 CHAIN = ["openrouter/openai/gpt-4o", "openrouter/anthropic/claude-3-haiku", "openrouter/openai/gpt-4o-mini"]
 
-course.provider.reset()  # чистая статистика и тот же «случай» (зерно генератора сбоев)
-for model, p in zip(CHAIN, (0.5, 0.3, 0.1)):
-    course.provider.fail(model.removeprefix("openrouter/"), 503, probability=p)
+with course.practice():
+    course.provider.reset()  # чистая статистика и тот же «случай» (зерно генератора сбоев)
+    for model, p in zip(CHAIN, (0.5, 0.3, 0.1)):
+        course.provider.fail(model.removeprefix("openrouter/"), 503, probability=p)
 
-served = []
-for n in range(30):
-    try:
-        r = litellm.completion(model=CHAIN[0], fallbacks=CHAIN[1:], max_tokens=20,
-                               messages=[{"role": "user", "content": f"Запрос №{n}"}])
-        served.append(r.model)
-    except litellm.APIConnectionError:  # так выглядит «отказали все»
-        served.append(None)
-course.provider.clear_faults()
+    served = []
+    for n in range(30):
+        try:
+            r = litellm.completion(model=CHAIN[0], fallbacks=CHAIN[1:], max_tokens=20,
+                                   messages=[{"role": "user", "content": f"Запрос №{n}"}])
+            served.append(r.model)
+        except litellm.APIConnectionError:  # так выглядит «отказали все»
+            served.append(None)
+    course.provider.clear_faults()
 
 from collections import Counter
 
@@ -391,19 +404,20 @@ class CustomAnswer(pydantic.BaseModel):
     confidence: float
 
 
-course.provider.reset()
-course.provider.fail("openai/gpt-4o", 503)
+with course.practice():
+    course.provider.reset()
+    course.provider.fail("openai/gpt-4o", 503)
 
-request = Request(
-    model="openrouter/openai/gpt-4o",
-    fallbacks=["openrouter/openai/gpt-3.5-turbo", "openrouter/anthropic/claude-3-haiku"],
-    messages=[{"role": "user", "content": "Привет!"}],
-    answer_model=CustomAnswer,
-)
-answer = ask(request)
-print("тип ответа:", type(answer.value).__name__, "| confidence:", answer.value.confidence)
-print("ответила:", answer.model, "| response.model:", answer.response.model)
-print("провайдер видел:", seen())
+    request = Request(
+        model="openrouter/openai/gpt-4o",
+        fallbacks=["openrouter/openai/gpt-3.5-turbo", "openrouter/anthropic/claude-3-haiku"],
+        messages=[{"role": "user", "content": "Привет!"}],
+        answer_model=CustomAnswer,
+    )
+    answer = ask(request)
+    print("тип ответа:", type(answer.value).__name__, "| confidence:", answer.value.confidence)
+    print("ответила:", answer.model, "| response.model:", answer.response.model)
+    print("провайдер видел:", seen())
 
 # %% [markdown]
 # Основная модель получила **два** запроса: 503 — временная ошибка, и `ask` один раз повторил её,
@@ -413,14 +427,15 @@ print("провайдер видел:", seen())
 # примечании — сравните с `APIConnectionError` из 3.4:
 
 # %%
-course.provider.reset()
-course.provider.fail("*", 429)
-try:
-    ask(Request(model="openrouter/openai/gpt-4o", fallbacks=["openrouter/openai/gpt-3.5-turbo"],
-                messages=messages, retries=0))
-except litellm.RateLimitError as e:
-    print("поймали", type(e).__name__, e.status_code)
-    print("попытки:", [(a.model, a.error) for a in e.attempts])
+with course.practice():
+    course.provider.reset()
+    course.provider.fail("*", 429)
+    try:
+        ask(Request(model="openrouter/openai/gpt-4o", fallbacks=["openrouter/openai/gpt-3.5-turbo"],
+                    messages=messages, retries=0))
+    except litellm.RateLimitError as e:
+        print("поймали", type(e).__name__, e.status_code)
+        print("попытки:", [(a.model, a.error) for a in e.attempts])
 
 # %% [markdown]
 # ## 3.7 Fallbacks в `Router`
@@ -496,28 +511,30 @@ for label, router, kwargs in [
 # `litellm.completion` параметр молча игнорирует:
 
 # %%
-course.provider.reset()
-router = Router(model_list=model_list, fallbacks=[{"gpt-4o": ["other-group"]}], num_retries=0)
-response = router.completion(model="gpt-4o", messages=messages, mock_testing_fallbacks=True)
-print("Router:     ответила", response.model, "| провайдер видел", seen("deployment"))
+with course.practice():
+    course.provider.reset()
+    router = Router(model_list=model_list, fallbacks=[{"gpt-4o": ["other-group"]}], num_retries=0)
+    response = router.completion(model="gpt-4o", messages=messages, mock_testing_fallbacks=True)
+    print("Router:     ответила", response.model, "| провайдер видел", seen("deployment"))
 
-course.provider.reset()
-response = litellm.completion(model="openrouter/openai/gpt-4o", messages=messages,
-                              fallbacks=["openrouter/openai/gpt-4o-mini"], mock_testing_fallbacks=True)
-print("completion: ответила", response.model, "| attempted-fallbacks:",
-      response._hidden_params["additional_headers"]["x-litellm-attempted-fallbacks"], "| провайдер видел", seen())
+    course.provider.reset()
+    response = litellm.completion(model="openrouter/openai/gpt-4o", messages=messages,
+                                  fallbacks=["openrouter/openai/gpt-4o-mini"], mock_testing_fallbacks=True)
+    print("completion: ответила", response.model, "| attempted-fallbacks:",
+          response._hidden_params["additional_headers"]["x-litellm-attempted-fallbacks"], "| провайдер видел", seen())
 
 # %% [markdown]
 # Для `litellm.completion` есть другой тестовый приём: `mock_response="litellm.RateLimitError"`
 # поднимает это исключение без сетевого вызова, а у резервной модели может быть свой `mock_response`:
 
 # %%
-course.provider.reset()
-response = litellm.completion(model="openrouter/openai/gpt-4o", messages=messages,
-                              mock_response="litellm.RateLimitError",
-                              fallbacks=[{"model": "openrouter/openai/gpt-4o-mini", "mock_response": "ответ фолбэка"}])
-print(response.choices[0].message.content, "| ответила", response.model, "| запросов у провайдера:",
-      course.provider.requests())
+with course.practice():
+    course.provider.reset()
+    response = litellm.completion(model="openrouter/openai/gpt-4o", messages=messages,
+                                  mock_response="litellm.RateLimitError",
+                                  fallbacks=[{"model": "openrouter/openai/gpt-4o-mini", "mock_response": "ответ фолбэка"}])
+    print(response.choices[0].message.content, "| ответила", response.model, "| запросов у провайдера:",
+          course.provider.requests())
 
 # %% [markdown]
 # И последнее: когда отказали **все** группы, Router поднимает ошибку **основной** группы со своим
@@ -652,11 +669,12 @@ plt.show()
 # Проверим строку про `litellm.completion` с `num_retries=2`:
 
 # %%
-course.provider.reset()
-course.provider.fail("openai/gpt-4o", 503)
-response = litellm.completion(model="openrouter/openai/gpt-4o", messages=messages,
-                              fallbacks=["openrouter/openai/gpt-4o-mini"], num_retries=2)
-print("ответила", response.model, "| провайдер видел", seen())
+with course.practice():
+    course.provider.reset()
+    course.provider.fail("openai/gpt-4o", 503)
+    response = litellm.completion(model="openrouter/openai/gpt-4o", messages=messages,
+                                  fallbacks=["openrouter/openai/gpt-4o-mini"], num_retries=2)
+    print("ответила", response.model, "| провайдер видел", seen())
 
 # %% [markdown]
 # Что выбрать: повторы лечат **короткие** сбои (одиночный 503, 429 с `Retry-After`), фолбэки —
@@ -722,13 +740,14 @@ for label, options in [("по умолчанию", {}), ("allowed_fails=3", {"al
 # %%
 long_messages = [{"role": "user", "content": "слово " * 20000}]  # для gpt-3.5-turbo — около 40 тысяч токенов
 
-course.provider.reset()
-try:
-    litellm.completion(model="openrouter/openai/gpt-3.5-turbo", messages=long_messages,
-                       context_window_fallbacks=["openrouter/openai/gpt-4o-mini"])
-except litellm.BadRequestError as e:
-    print(type(e).__name__, "| в тексте 'maximum context length':", "maximum context length" in str(e))
-print("провайдер видел:", seen())
+with course.practice():
+    course.provider.reset()
+    try:
+        litellm.completion(model="openrouter/openai/gpt-3.5-turbo", messages=long_messages,
+                           context_window_fallbacks=["openrouter/openai/gpt-4o-mini"])
+    except litellm.BadRequestError as e:
+        print(type(e).__name__, "| в тексте 'maximum context length':", "maximum context length" in str(e))
+    print("провайдер видел:", seen())
 
 # %% [markdown]
 # > **Осторожно:** `context_window_fallbacks=` в `litellm.completion` **игнорируется**: один запрос,
@@ -736,11 +755,12 @@ print("провайдер видел:", seen())
 # > ошибку, в том числе на эту:
 
 # %%
-course.provider.reset()
-response = litellm.completion(model="openrouter/openai/gpt-3.5-turbo", messages=long_messages,
-                              fallbacks=["openrouter/openai/gpt-4o-mini"], max_tokens=20)
-print("ответила", response.model, "| prompt_tokens (токенизатор ответившей модели):", response.usage.prompt_tokens)
-print("провайдер видел", seen())
+with course.practice():
+    course.provider.reset()
+    response = litellm.completion(model="openrouter/openai/gpt-3.5-turbo", messages=long_messages,
+                                  fallbacks=["openrouter/openai/gpt-4o-mini"], max_tokens=20)
+    print("ответила", response.model, "| prompt_tokens (токенизатор ответившей модели):", response.usage.prompt_tokens)
+    print("провайдер видел", seen())
 
 # %% [markdown]
 # `prompt_tokens` считает токенизатор **ответившей** модели: здесь это `gpt-4o-mini` с токенизатором
@@ -810,9 +830,10 @@ simulator.widget
 # резервная падает в половине случаев:
 
 # %%
-simulator.sliders[0].value, simulator.sliders[1].value, simulator.sliders[2].value = 1.0, 0.5, 0.2
-batch = simulator.run()
-print("ответили:", {m: batch.served_count(m) for m in batch.models}, "| без ответа:", batch.served_count(None))
+with course.practice():
+    simulator.sliders[0].value, simulator.sliders[1].value, simulator.sliders[2].value = 1.0, 0.5, 0.2
+    batch = simulator.run()
+    print("ответили:", {m: batch.served_count(m) for m in batch.models}, "| без ответа:", batch.served_count(None))
 
 # %% [markdown]
 # Свой прогресс по заданиям урока смотрите так: `progress("03")`.

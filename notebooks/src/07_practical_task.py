@@ -43,6 +43,10 @@
 # Что здесь **не** ваша работа: секундомер, статистика и рисование графика. Они лежат в
 # `course_helpers/measure.py` и `course_helpers/panels/practical.py` — это строительные леса.
 # Сам замеряемый вызов LiteLLM передаётся им из ноутбука и виден здесь.
+#
+# В онлайн-режиме опыты, которые ломают основную модель или считают запросы (и замер в 7.7: он сверяет
+# каждую точку со счётчиком провайдера), идут на практическом провайдере: сбои и счётчики есть только
+# у него (ячейка такого опыта об этом скажет). Остальные вызовы идут к настоящим моделям.
 
 # %%
 from course_helpers import start_lesson
@@ -78,13 +82,14 @@ USER = "user"  # роль сообщения пользователя
 
 # %%
 messages = [{"role": USER, "content": "Что такое Python?"}]
-before = course.provider.requests()
-try:
-    litellm.completion(model="несуществующая-модель", messages=messages)
-except Exception as e:
-    print("Ожидаемая ошибка:", type(e).__name__, "| status_code:", e.status_code)
-    print("LiteLLM не смог даже выбрать провайдера:", "LLM Provider NOT provided" in str(e))
-print("запросов дошло до провайдера:", course.provider.requests() - before)
+with course.practice():
+    before = course.provider.requests()
+    try:
+        litellm.completion(model="несуществующая-модель", messages=messages)
+    except Exception as e:
+        print("Ожидаемая ошибка:", type(e).__name__, "| status_code:", e.status_code)
+        print("LiteLLM не смог даже выбрать провайдера:", "LLM Provider NOT provided" in str(e))
+    print("запросов дошло до провайдера:", course.provider.requests() - before)
 
 # %% [markdown]
 # > **Важно:** в исходном уроке пример решения называет это проверкой резервной модели. **На самом
@@ -298,19 +303,20 @@ print("ленивые импорты теперь загружены (fastapi в
 # **Стенд шага 3.** Запрос из исходного урока — «Что такое Python?».
 
 # %%
-requests_before = course.provider.requests()
-try:
-    first, second = send_twice("Что такое Python?")
-except NotImplementedError:
-    # ДЕМО-ПУТЬ
-    demo.append("шаг 3")
-    pairs = []
-    for _ in range(2):
-        start = time.perf_counter()
-        response = send("Что такое Python?")
-        pairs.append((response, time.perf_counter() - start))
-    first, second = pairs
-requests_step3 = course.provider.requests() - requests_before
+with course.practice():
+    requests_before = course.provider.requests()
+    try:
+        first, second = send_twice("Что такое Python?")
+    except NotImplementedError:
+        # ДЕМО-ПУТЬ
+        demo.append("шаг 3")
+        pairs = []
+        for _ in range(2):
+            start = time.perf_counter()
+            response = send("Что такое Python?")
+            pairs.append((response, time.perf_counter() - start))
+        first, second = pairs
+    requests_step3 = course.provider.requests() - requests_before
 
 print("путь:", "демо-путь" if "шаг 3" in demo else "ваша функция send_twice")
 for name, (resp, seconds) in (("первый", first), ("второй", second)):
@@ -409,7 +415,8 @@ PROMPTS = [
     "Замер: зачем нужна резервная модель?",
     "Напиши длинный рассказ",
 ]
-measurement = measure_cache(send, PROMPTS, repeats=3, provider=course.provider)
+with course.practice():
+    measurement = measure_cache(send, PROMPTS, repeats=3, provider=course.provider)
 print(measurement.report())
 
 # %% [markdown]
@@ -485,10 +492,11 @@ def prove_fallback(r, seen):
 # `503 Service Unavailable`.
 
 # %%
-course.provider.fail(PRIMARY_ID, 503, times=1)
-seen = len(course.provider.log())
-r = send("Что такое fallback?", cache=NO_CACHE)
-prove_fallback(r, seen)
+with course.practice():
+    course.provider.fail(PRIMARY_ID, 503, times=1)
+    seen = len(course.provider.log())
+    r = send("Что такое fallback?", cache=NO_CACHE)
+    prove_fallback(r, seen)
 
 # %% [markdown]
 # ### 7.8.2 Реальная причина: неверный ключ у основной модели
@@ -508,14 +516,15 @@ except Exception as e:
 # параметрами. Здесь это прямой вызов (демо-путь не нужен — это продолжение исследования).
 
 # %%
-own_key = os.environ["OPENROUTER_API_KEY"]  # ключ курса (офлайн) или ваш (онлайн); не печатаем его
-seen = len(course.provider.log())
-r = litellm.completion(
-    model=models[0], api_key="wrong",
-    fallbacks=[{"model": m, "api_key": own_key} for m in models[1:]],
-    messages=[{"role": USER, "content": "Что такое fallback? (неверный ключ)"}], cache=NO_CACHE,
-)
-prove_fallback(r, seen)
+with course.practice():
+    own_key = os.environ["OPENROUTER_API_KEY"]  # ключ, с которым LiteLLM ходит сейчас; не печатаем его
+    seen = len(course.provider.log())
+    r = litellm.completion(
+        model=models[0], api_key="wrong",
+        fallbacks=[{"model": m, "api_key": own_key} for m in models[1:]],
+        messages=[{"role": USER, "content": "Что такое fallback? (неверный ключ)"}], cache=NO_CACHE,
+    )
+    prove_fallback(r, seen)
 
 # %% [markdown]
 # В журнале две строки: `401` — основная модель отвергла неверный ключ, `200` — ответила резервная
@@ -527,14 +536,15 @@ prove_fallback(r, seen)
 # `Retry-After` — и его подхватит резервная.
 
 # %%
-course.provider.set_limits(PRIMARY_ID, rpm=1)
-seen = len(course.provider.log())
-for i in range(3):
-    r = send(f"Лимит: вопрос {i}", cache=NO_CACHE)
-    print(f"запрос {i}: ответила {r.model}, попыток фолбэка: "
-          f"{r._hidden_params['additional_headers']['x-litellm-attempted-fallbacks']}")
-print("журнал провайдера:", [(e["model"], e["status"]) for e in course.provider.log()[seen:]])
-course.provider.set_limits(PRIMARY_ID)  # снять лимит
+with course.practice():
+    course.provider.set_limits(PRIMARY_ID, rpm=1)
+    seen = len(course.provider.log())
+    for i in range(3):
+        r = send(f"Лимит: вопрос {i}", cache=NO_CACHE)
+        print(f"запрос {i}: ответила {r.model}, попыток фолбэка: "
+              f"{r._hidden_params['additional_headers']['x-litellm-attempted-fallbacks']}")
+    print("журнал провайдера:", [(e["model"], e["status"]) for e in course.provider.log()[seen:]])
+    course.provider.set_limits(PRIMARY_ID)  # снять лимит
 
 # %% [markdown]
 # ### 7.8.4 Две ловушки: кэш и фолбэки мешают друг другу
@@ -543,11 +553,12 @@ course.provider.set_limits(PRIMARY_ID)  # снять лимит
 # модель насовсем и спросим снова — без `no-cache`.
 
 # %%
-course.provider.fail(PRIMARY_ID, 503)  # основная лежит, пока не снимем сбой
-seen = len(course.provider.log())
-r = send("Что такое Python?")
-print("ответила:", r.model, "| cache_hit:", r._hidden_params.get("cache_hit"))
-print("запросов дошло до провайдера:", len(course.provider.log()) - seen)
+with course.practice():
+    course.provider.fail(PRIMARY_ID, 503)  # основная лежит, пока не снимем сбой
+    seen = len(course.provider.log())
+    r = send("Что такое Python?")
+    print("ответила:", r.model, "| cache_hit:", r._hidden_params.get("cache_hit"))
+    print("запросов дошло до провайдера:", len(course.provider.log()) - seen)
 
 # %% [markdown]
 # Для пользователей это удобство (ответ есть, хотя модель лежит), а для проверки фолбэка — ловушка:
@@ -558,12 +569,13 @@ print("запросов дошло до провайдера:", len(course.provi
 
 # %%
 question = "Что такое fallback? (ловушка 2)"
-r = send(question)
-print("во время сбоя ответила:", r.model)
-course.provider.clear_faults()  # основная снова здорова
+with course.practice():
+    r = send(question)
+    print("во время сбоя ответила:", r.model)
+    course.provider.clear_faults()  # основная снова здорова
 
-after = litellm.completion(model=models[0], messages=[{"role": USER, "content": question}])
-print("после сбоя запрос к", models[0], "→ ответила", after.model, "| cache_hit:", after._hidden_params.get("cache_hit"))
+    after = litellm.completion(model=models[0], messages=[{"role": USER, "content": question}])
+    print("после сбоя запрос к", models[0], "→ ответила", after.model, "| cache_hit:", after._hidden_params.get("cache_hit"))
 
 # %% [markdown]
 # > **Осторожно:** после фолбэка LiteLLM кладёт ответ резервной модели в кэш **и под ключом основной
@@ -607,16 +619,17 @@ check("07.5", break_primary_and_ask)
 # **Стенд шага 5.**
 
 # %%
-seen = len(course.provider.log())
-try:
-    r = break_primary_and_ask("Что такое fallback? (шаг 5)")
-except NotImplementedError:
-    # ДЕМО-ПУТЬ
-    demo.append("шаг 5")
-    course.provider.fail(PRIMARY_ID, 503, times=1)
-    r = send("Что такое fallback? (шаг 5)", cache=NO_CACHE)
-course.provider.clear_faults()
-course.provider.set_limits(PRIMARY_ID)
+with course.practice():
+    seen = len(course.provider.log())
+    try:
+        r = break_primary_and_ask("Что такое fallback? (шаг 5)")
+    except NotImplementedError:
+        # ДЕМО-ПУТЬ
+        demo.append("шаг 5")
+        course.provider.fail(PRIMARY_ID, 503, times=1)
+        r = send("Что такое fallback? (шаг 5)", cache=NO_CACHE)
+    course.provider.clear_faults()
+    course.provider.set_limits(PRIMARY_ID)
 
 print("путь:", "демо-путь" if "шаг 5" in demo else "ваша функция break_primary_and_ask")
 prove_fallback(r, seen)
@@ -639,8 +652,9 @@ stand.widget
 # Кнопка вызывает `stand.run()`; вызовем его из кода с лимитом запросов:
 
 # %%
-stand.failure.value = "лимит запросов: 429 (set_limits rpm=1)"
-run = stand.run()
+with course.practice():
+    stand.failure.value = "лимит запросов: 429 (set_limits rpm=1)"
+    run = stand.run()
 print("ответила:", run.answered_by, "| попыток фолбэка:", run.attempted_fallbacks)
 print("основная у провайдера:", run.primary_statuses, "| резервные:", run.fallback_statuses)
 print("повтор из кэша:", run.repeat_cache_hit, "| модель в повторе:", run.repeat_model)
