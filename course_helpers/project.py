@@ -31,7 +31,7 @@ import openai
 import pydantic
 from litellm.caching.caching import Cache, LiteLLMCacheType
 
-from course_helpers.redis_server import redis_host_port, redis_url
+from course_helpers.redis_server import redis_url
 from course_helpers.session import state_dir
 
 RETRYABLE = (litellm.RateLimitError, litellm.Timeout, litellm.APIConnectionError,
@@ -65,8 +65,7 @@ def setup_caching(kind: str = "disk", directory: str | Path | None = None, ttl: 
             shutil.rmtree(folder, ignore_errors=True)
         options["disk_cache_dir"] = str(folder)
     elif kind == "redis":
-        host, port = redis_host_port(redis_url())
-        options.update(host=host, port=str(port), ttl=ttl or 3600)
+        options.update(url=redis_url(), ttl=ttl or 3600)  # the URL carries a password if the server has one
     if ttl is not None:
         options["ttl"] = ttl
     try:

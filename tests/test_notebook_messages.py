@@ -9,13 +9,15 @@ import nbformat
 from nbclient import NotebookClient
 
 
-def run_cells(*sources: str, env: dict[str, str] | None = None) -> list[str]:
+def run_cells(*sources: str, env: dict[str, str] | None = None, unset: tuple[str, ...] = ()) -> list[str]:
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
     for cell in nb.cells:
         cell.metadata["tags"] = ["raises-exception"]
     saved = dict(os.environ)
     os.environ.update(env or {})
+    for name in unset:
+        os.environ.pop(name, None)
     try:
         NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True).execute()
     finally:
@@ -61,6 +63,8 @@ def test_before_start_lesson_and_short_tracebacks(tmp_path) -> None:
         "def first_call(prompt):\n"
         "    return litellm.completion(model='openrouter/openai/gpt-4o-mini', messages=prompt)\n"
         "check('00.1', first_call)",
+        # a fresh kernel of a learner: nothing points LiteLLM at a practice provider yet
+        unset=("OPENROUTER_API_BASE", "OPENAI_API_BASE", "OPENROUTER_API_KEY", "OPENAI_API_KEY"),
     )
     assert "cost map local: True" in before and "Сначала выполните ячейку настройки урока" in before
     assert "скрыто" in before and "трассировки" in before

@@ -47,7 +47,7 @@ from course_helpers.provider import PracticeProvider
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 LESSONS = ["01_caching", "03_fallbacks", "05_routing", "07_practical_task"]
-STANDIN_KEY = "sk-or-v1-stand-in-for-a-real-key"
+STANDIN_KEY = "stand-in-for-an-openrouter-key"
 WRAPPED = "with course.practice():"
 PARALLEL = 2
 NOTE = re.compile(r"^🧪 Онлайн-режим: .*практическом провайдере.*\n", re.M)

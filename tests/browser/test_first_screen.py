@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -23,6 +24,8 @@ LINK = re.compile(r"(http://127\.0\.0\.1:\d+/lab/tree/00_start\.ipynb\?token=[0-
 
 def test_readme_command_1_opens_lesson_00(page, artifacts: Path) -> None:
     home = Path(tempfile.mkdtemp(prefix="course-first-screen-"))
+    checkpoints = ROOT / "notebooks" / ".ipynb_checkpoints"
+    had_checkpoints = checkpoints.exists()
     env = {**os.environ, "COURSE_LAB_PORT": str(_free_port()), "JUPYTER_CONFIG_DIR": str(home / "config"),
            "JUPYTER_DATA_DIR": str(home / "data"), "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
            "IPYTHONDIR": str(home / "ipython"), "JUPYTER_PLATFORM_DIRS": "1"}
@@ -59,3 +62,5 @@ def test_readme_command_1_opens_lesson_00(page, artifacts: Path) -> None:
             process.wait(timeout=20)
         except (ProcessLookupError, subprocess.TimeoutExpired):
             os.killpg(process.pid, signal.SIGKILL)
+        if not had_checkpoints:  # opening the lesson made JupyterLab write a checkpoint into the repository
+            shutil.rmtree(checkpoints, ignore_errors=True)
