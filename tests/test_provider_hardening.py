@@ -26,6 +26,7 @@ import pytest
 
 from course_helpers.practice import PRACTICE_KEY
 from course_helpers.provider import PracticeProvider, child_env
+from rawhttp import exchange, port_of, status_and_json
 
 IDLE_S = 1.0  # the idle / header timeout of the provider under attack
 M = [{"role": "user", "content": "Что такое Python?"}]
@@ -53,7 +54,7 @@ def provider_own(own: PracticeProvider) -> Iterator[PracticeProvider]:
 
 
 def port(provider: PracticeProvider) -> int:
-    return int(provider.url.rsplit(":", 1)[1])
+    return port_of(provider.url)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -64,35 +65,6 @@ def cpu_seconds(pid: int) -> float:
 
 def open_fds(pid: int) -> int:
     return len(os.listdir(f"/proc/{pid}/fd"))
-
-
-def raw_exchange(provider: PracticeProvider, payload: bytes, timeout: float = 5.0) -> bytes:
-    """Send raw bytes, return everything the server answers until it closes or goes quiet."""
-    with socket.create_connection(("127.0.0.1", port(provider)), timeout=timeout) as s:
-        s.sendall(payload)
-        out = b""
-        try:
-            while b"\r\n\r\n" not in out or len(out) < out.index(b"\r\n\r\n") + 4 + content_length(out):
-                data = s.recv(65536)
-                if not data:
-                    break
-                out += data
-        except socket.timeout:
-            pass
-    return out
-
-
-def content_length(head: bytes) -> int:
-    for line in head.split(b"\r\n"):
-        if line.lower().startswith(b"content-length:"):
-            return int(line.split(b":", 1)[1])
-    return 0
-
-
-def status_and_json(raw: bytes) -> tuple[int, dict]:
-    head, _, body = raw.partition(b"\r\n\r\n")
-    assert head.startswith(b"HTTP/1."), raw[:200]
-    return int(head.split()[1]), json.loads(body)
 
 
 # --- 1. schema-driven output is bounded --------------------------------------------------------------
@@ -203,7 +175,7 @@ CHUNKED_HEAD = (b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nAutho
 @pytest.mark.parametrize("chunks", [b"-5\r\nhello\r\n0\r\n\r\n", b"zz\r\nhello\r\n0\r\n\r\n",
                                     b"3\r\nhello\r\n0\r\n\r\n"])
 def test_broken_chunked_framing_is_a_400_in_the_error_format(provider_own, chunks) -> None:
-    status, body = status_and_json(raw_exchange(provider_own, CHUNKED_HEAD + chunks))
+    status, body = status_and_json(exchange(provider_own.url, CHUNKED_HEAD + chunks))
     assert status == 400 and body["error"]["message"]
     assert provider_own.healthy()
 
@@ -236,7 +208,7 @@ def test_body_that_never_arrives_is_a_408_and_frees_the_connection(provider_own)
     head = (b"POST /api/v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n"
             b"Authorization: Bearer " + PRACTICE_KEY.encode() + b"\r\n\r\n{\"model\"")
     start = time.perf_counter()
-    status, body = status_and_json(raw_exchange(provider_own, head, timeout=10 + IDLE_S))
+    status, body = status_and_json(exchange(provider_own.url, head, timeout=10 + IDLE_S))
     assert status == 408 and body["error"]["code"] == 408
     assert time.perf_counter() - start < 10 + IDLE_S
 
