@@ -252,7 +252,8 @@ def test_any_schema_gets_an_answer_or_a_400(course, client, schema, flavor, stre
 
 @st.composite
 def valid_schemas(draw, depth: int = 0) -> dict:
-    """Schemas the answer generator honours: types, properties, required, items, bounds, enum, $ref."""
+    """Schemas the answer generator honours: types, properties, required, items, bounds, enum, $ref;
+    small enough to stay within the provider's bounds (at most 5 x 5 x 5 strings of 300 characters)."""
     kinds = ["string", "integer", "number", "boolean", "null", "enum"] + (["object", "array"] if depth < 3 else [])
     kind = draw(st.sampled_from(kinds))
     if kind == "enum":
@@ -263,13 +264,13 @@ def valid_schemas(draw, depth: int = 0) -> dict:
         schema.update(properties=props, required=draw(st.lists(st.sampled_from(sorted(props)), unique=True))
                       if props else [])
     elif kind == "array":
-        low = draw(st.none() | st.integers(0, 20))
-        high = draw(st.none() | st.integers(low or 0, 25))
+        low = draw(st.none() | st.integers(0, 5))
+        high = draw(st.none() | st.integers(low or 0, 8))
         schema.update({k: v for k, v in (("minItems", low), ("maxItems", high)) if v is not None})
         schema["items"] = draw(valid_schemas(depth + 1))
     elif kind == "string":
-        low = draw(st.none() | st.integers(0, 2000))
-        high = draw(st.none() | st.integers(low or 0, 3000))
+        low = draw(st.none() | st.integers(0, 300))
+        high = draw(st.none() | st.integers(low or 0, 600))
         schema.update({k: v for k, v in (("minLength", low), ("maxLength", high)) if v is not None})
     elif kind in ("integer", "number"):
         low = draw(st.none() | st.integers(-10**6, 10**6))
