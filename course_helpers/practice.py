@@ -53,9 +53,10 @@ import threading
 import time
 import traceback
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from http import HTTPStatus
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -70,6 +71,9 @@ HANG_LIMIT_S = 120.0  # a "hang" fault gives up after this long if the client ne
 # keep-alive of common clients (httpx 5 s, aiohttp 15 s), so they close theirs first.
 IDLE_TIMEOUT_S = 30.0
 BODY_TIMEOUT_S = 10.0  # a body that has not fully arrived this long after its head gets 408
+# Tokenizing is CPU work done in the event loop; for a body larger than this (~8k tokens, a few ms
+# of tokenizing) it moves to a worker thread, so a huge prompt never stalls the other clients.
+INLINE_BODY = 32_000
 # What a ``response_format`` JSON schema may demand (more is a 400): a model with 16k output
 # tokens could not write more than ~100 000 characters either.
 SCHEMA_MAX_ITEMS = 1_000  # minItems
@@ -79,6 +83,7 @@ SCHEMA_MAX_DEPTH = 32  # nesting, $ref chains included
 SCHEMA_FULL_DEPTH = 8  # deeper than this, only what the schema requires (recursive schemas end)
 SCHEMA_TYPES = ("object", "array", "string", "integer", "number", "boolean", "null")
 SERVER = f"PracticeProvider/1.0 Python/{platform.python_version()}"
+T = TypeVar("T")
 # ``error_in_body`` / ``error_in_choice``: the model started, then failed (OpenRouter answers 200;
 # see ``Exchange._generation_error``). The other kinds fail before any answer.
 FAULT_KINDS = ("status", "hang", "drop", "malformed", "empty", "context_length", "error_in_body", "error_in_choice")
@@ -807,6 +812,7 @@ class Exchange:
         self.request = request
         self.response: web.StreamResponse | None = None
         self.close = False  # close the connection after this answer
+        self.body_size = 0
 
     async def dispatch(self) -> web.StreamResponse:
         method, path = self.request.method, self.request.raw_path.split("?", 1)[0]
@@ -908,7 +914,14 @@ class Exchange:
         except web.RequestPayloadError as e:
             self.close = True
             raise ApiError(400, f"Испорченное тело запроса: {e}", "invalid_request") from None
+        self.body_size = len(raw)
         return parse_json_body(bytes(raw))
+
+    async def _cpu(self, function: Callable[..., T], *args: Any) -> T:
+        """``function(*args)``: in the event loop for a small request, in a worker thread for a big one."""
+        if self.body_size <= INLINE_BODY:
+            return function(*args)
+        return await asyncio.to_thread(function, *args)
 
     def _too_large(self) -> ApiError:
         self.close = True
@@ -1054,8 +1067,7 @@ class Exchange:
         except ApiError as e:
             self.state.record(deployment=deployment, model=model, status=e.status, **entry)
             raise
-        # tokenizing is CPU work: off the event loop, so a big prompt never stalls other clients
-        text, finish, prompt, completion, counted = await asyncio.to_thread(compose, body, spec)
+        text, finish, prompt, completion, counted = await self._cpu(compose, body, spec)
         requested_output = body.get("max_tokens") or body.get("max_completion_tokens") or 0
         stream = bool(body.get("stream"))
         fault = self.state.pick_fault(deployment, model)
@@ -1191,8 +1203,8 @@ class Exchange:
             await self._apply_fault(fault, "default", spec.name, "generate")
             return
         chat = {"messages": [{"role": "user", "content": prompt.split("\n")[-1]}], "max_tokens": max_tokens}
-        text, finish, _, completion, counted = await asyncio.to_thread(compose, chat, spec)
-        prompt_count = await asyncio.to_thread(data.count_tokens, prompt, spec.encoding)
+        text, finish, _, completion, counted = await self._cpu(compose, chat, spec)
+        prompt_count = await self._cpu(data.count_tokens, prompt, spec.encoding)
         try:
             headers = self.state.admit("default", spec.name, prompt_count + completion)
         except ApiError:
