@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import hmac
 import ipaddress
 import json
@@ -1226,7 +1227,7 @@ class Exchange:
         self._json(200, {"generated_text": text, "finish_reason": finish, "tokens": tokens}, headers)
 
 
-def compose(body: dict[str, Any], spec: data.ModelSpec) -> tuple[str, str, int, int, list[tuple[str, int]]]:
+def compose(body: dict[str, Any], spec: data.ModelSpec) -> tuple[str, str, int, int, tuple[tuple[str, int], ...]]:
     """``build_answer`` plus the answer's stream pieces with their token counts (the CPU part of a call)."""
     text, finish, prompt, completion = build_answer(body, spec)
     return text, finish, prompt, completion, _pieces(text, spec.encoding)
@@ -1325,12 +1326,17 @@ def _split_words(text: str) -> list[str]:
     return pieces
 
 
-def _pieces(text: str, encoding: str) -> list[tuple[str, int]]:
-    """Stream pieces of an answer with their token counts (at least 1 each)."""
-    return [(piece, max(1, data.count_tokens(piece, encoding))) for piece in _split_words(text)]
+@functools.lru_cache(maxsize=1024)
+def _pieces(text: str, encoding: str) -> tuple[tuple[str, int], ...]:
+    """Stream pieces of an answer with their token counts (at least 1 each).
+
+    Cached: answers are deterministic, so the same texts come back again and again, and counting
+    tokens word by word is most of the CPU a call costs (all of it in the one event-loop thread).
+    """
+    return tuple((piece, max(1, data.count_tokens(piece, encoding))) for piece in _split_words(text))
 
 
-def _paced(pieces: list[tuple[str, int]], total_s: float) -> list[tuple[str, float]]:
+def _paced(pieces: tuple[tuple[str, int], ...], total_s: float) -> list[tuple[str, float]]:
     """Stream pieces with their delays: ``total_s`` (the non-streamed generation time) split in
     proportion to each piece's tokens, so streaming takes as long as a plain answer."""
     whole = sum(n for _, n in pieces) or 1
