@@ -45,6 +45,7 @@ import functools
 import hmac
 import ipaddress
 import json
+import logging
 import math
 import os
 import platform
@@ -1368,8 +1369,9 @@ async def start_server(state: PracticeState, host: str = "127.0.0.1", port: int 
         return await Exchange(state, timeouts, request).dispatch()
 
     manager = web.Server(handle)  # aiohttp's low-level server: requests -> handle, no router
+    access_log = logging.getLogger("aiohttp.access") if os.environ.get("PRACTICE_VERBOSE") else None
     return await loop.create_server(
-        lambda: _Connection(manager, loop=loop, keepalive_timeout=timeouts.idle, access_log=None,
+        lambda: _Connection(manager, loop=loop, keepalive_timeout=timeouts.idle, access_log=access_log,
                             auto_decompress=False, lingering_time=2.0),
         host, port, backlog=256, reuse_address=True)
 
@@ -1384,6 +1386,8 @@ def _exit_when_stdin_closes() -> None:
 
 
 async def _serve(args: argparse.Namespace) -> None:
+    if os.environ.get("PRACTICE_VERBOSE"):  # one line per request on stderr
+        logging.basicConfig(level=logging.INFO, format="%(message)s")
     state = PracticeState(latency_scale=args.latency_scale, seed=args.seed, key=args.key)
     timeouts = Timeouts(idle=args.idle_timeout, body=min(BODY_TIMEOUT_S, args.idle_timeout))
     server = await start_server(state, args.host, args.port, timeouts)
