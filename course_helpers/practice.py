@@ -59,7 +59,6 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from http import HTTPStatus
 from typing import Any, NoReturn, TypeVar
-from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -780,14 +779,13 @@ class Timeouts:
 
 def _loopback_host(host: str) -> bool:
     """True for a ``Host`` header naming this machine: ``localhost``, ``127.x.x.x``, ``[::1]`` (port optional)."""
-    try:
-        name = urlsplit(f"//{host}").hostname
-    except ValueError:
-        return False
-    if name == "localhost":
+    name = host if host.endswith("]") else host.rpartition(":")[0] or host  # without the port
+    if name.startswith("[") and name.endswith("]"):
+        name = name[1:-1]
+    if name.lower() == "localhost":
         return True
     try:
-        return ipaddress.ip_address(name or "").is_loopback
+        return ipaddress.ip_address(name).is_loopback
     except ValueError:
         return False
 

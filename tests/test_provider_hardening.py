@@ -290,15 +290,18 @@ def test_cross_origin_browser_post_cannot_reset_or_reconfigure(provider_own) -> 
     assert httpx.get(f"{provider_own.url}/_practice/stats", headers={"Origin": own_origin, **AUTH}).status_code == 200
 
 
-@pytest.mark.parametrize("host", ["evil.example", f"evil.example:{8765}", "10.0.0.1", "127.0.0.1.nip.io"])
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:8765", "10.0.0.1", "127.0.0.1.nip.io", "evil@127.0.0.1",
+                                  "localhost.evil.example", "[::2]:80"])
 def test_dns_rebinding_host_is_refused(provider_own, host) -> None:
     r = httpx.post(f"{provider_own.url}/_practice/reset", json={}, headers={"Host": host, **AUTH})
     assert r.status_code == 403 and r.json()["error"]["code"] == 403
 
 
-@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "[::1]", "127.0.0.2"])
-def test_loopback_hosts_are_served(provider_own, host) -> None:
-    r = httpx.get(f"{provider_own.url}/_practice/stats", headers={"Host": f"{host}:{port(provider_own)}", **AUTH})
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "LocalHost", "[::1]", "127.0.0.2"])
+@pytest.mark.parametrize("with_port", [True, False])
+def test_loopback_hosts_are_served(provider_own, host, with_port) -> None:
+    name = f"{host}:{port(provider_own)}" if with_port else host
+    r = httpx.get(f"{provider_own.url}/_practice/stats", headers={"Host": name, **AUTH})
     assert r.status_code == 200
 
 
