@@ -7,10 +7,17 @@ Introduced in lesson 00 and used by every lesson. It runs in its own process on
 non-OpenAI ``POST /generate`` API, and injects faults, latency and rate limits on
 demand. A path prefix tells deployments apart: ``/d1/v1``, ``/d2/api/v1``.
 
-Control API (JSON, loopback only): ``GET /_practice/health``, ``GET /_practice/stats``,
-``GET /_practice/log``, ``POST /_practice/faults``, ``DELETE /_practice/faults``,
-``POST /_practice/latency``, ``POST /_practice/limits``, ``POST /_practice/keys``,
-``POST /_practice/credit_limit``, ``POST /_practice/reset``.
+Control API (JSON): ``GET /_practice/health`` (open to anyone), and, with the practice key
+(``Authorization: Bearer <key>``): ``GET /_practice/stats``, ``GET /_practice/log``,
+``GET|POST|DELETE /_practice/faults``, ``POST /_practice/latency``, ``POST /_practice/limits``,
+``POST /_practice/keys``, ``POST /_practice/credit_limit``, ``POST /_practice/reset``.
+
+Who may talk to it: every path but health refuses (403) a request whose ``Host`` is not a
+loopback name (DNS rebinding) or that carries an ``Origin`` other than the provider's own (a web
+page open in the learner's browser); control calls without the practice key get 401. The HTTP
+layer is ``aiohttp.web``'s low-level server (keep-alive, chunked bodies, TCP_NODELAY), with an idle
+/ header timeout (``--idle-timeout``), a body timeout, a 1 MB body limit enforced while reading,
+and bounds on what a ``response_format`` schema may demand (400 above them).
 
 What is modelled after whom (see tests/test_conformance.py, which validates the answers
 against OpenAI's published OpenAPI schema and OpenRouter's own ``openapi.yaml``):
@@ -33,29 +40,53 @@ This module never imports LiteLLM.
 from __future__ import annotations
 
 import argparse
+import asyncio
+import functools
+import hmac
+import ipaddress
 import json
+import logging
 import math
 import os
+import platform
 import random
-import select
-import socket
 import sys
 import threading
 import time
 import traceback
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
+
+from aiohttp import web
 
 from course_helpers import practice_data as data
 
 PRACTICE_KEY = "practice-key-litellm-course"
-MAX_BODY = 1_000_000  # bytes; a larger request gets 413
+MAX_BODY = 1_000_000  # bytes; a larger request gets 413 (counted while the body arrives)
 HANG_LIMIT_S = 120.0  # a "hang" fault gives up after this long if the client never does
+# A connection that has not sent a complete request head this long after it opened (or after its
+# previous answer) is closed: idle keep-alive connections and slowloris alike. Longer than the
+# keep-alive of common clients (httpx 5 s, aiohttp 15 s), so they close theirs first.
+IDLE_TIMEOUT_S = 30.0
+BODY_TIMEOUT_S = 10.0  # a body that has not fully arrived this long after its head gets 408
+# Tokenizing is CPU work done in the event loop; for a body larger than this (~8k tokens, a few ms
+# of tokenizing) it moves to a worker thread, so a huge prompt never stalls the other clients.
+INLINE_BODY = 32_000
+# What a ``response_format`` JSON schema may demand (more is a 400): a model with 16k output
+# tokens could not write more than ~100 000 characters either.
+SCHEMA_MAX_ITEMS = 1_000  # minItems
+SCHEMA_MAX_STRING = 10_000  # minLength
+SCHEMA_MAX_OUTPUT = 100_000  # characters of the whole JSON answer
+SCHEMA_MAX_DEPTH = 32  # nesting, $ref chains included
+SCHEMA_FULL_DEPTH = 8  # deeper than this, only what the schema requires (recursive schemas end)
+SCHEMA_TYPES = ("object", "array", "string", "integer", "number", "boolean", "null")
+SERVER = f"PracticeProvider/1.0 Python/{platform.python_version()}"
+T = TypeVar("T")
 # ``error_in_body`` / ``error_in_choice``: the model started, then failed (OpenRouter answers 200;
-# see ``Handler._generation_error``). The other kinds fail before any answer.
+# see ``Exchange._generation_error``). The other kinds fail before any answer.
 FAULT_KINDS = ("status", "hang", "drop", "malformed", "empty", "context_length", "error_in_body", "error_in_choice")
 GENERATION_FAULTS = ("error_in_body", "error_in_choice")
 FAULT_STATUSES = (400, 401, 402, 403, 404, 408, 409, 413, 422, 429, 500, 502, 503, 504)
@@ -450,47 +481,196 @@ class PracticeState:
 
 # --- answers ---------------------------------------------------------------------------
 
-def example_for_schema(schema: dict[str, Any], text: str, defs: dict[str, Any] | None = None,
-                       name: str = "", depth: int = 0) -> Any:
-    """A valid, deterministic value for a JSON schema (answers ``response_format``)."""
-    defs = defs if defs is not None else schema.get("$defs", schema.get("definitions", {}))
-    if depth > 8:
-        return None
-    if "$ref" in schema:
-        ref = schema["$ref"].split("/")[-1]
-        return example_for_schema(defs.get(ref, {}), text, defs, name, depth + 1)
-    for combo in ("anyOf", "oneOf", "allOf"):
-        if combo in schema and schema[combo]:
-            options = [s for s in schema[combo] if s.get("type") != "null"] or schema[combo]
-            return example_for_schema(options[0], text, defs, name, depth + 1)
-    if "const" in schema:
-        return schema["const"]
-    if "enum" in schema and schema["enum"]:
-        return schema["enum"][0]
-    if "default" in schema:
-        return schema["default"]
-    kind = schema.get("type", "object" if "properties" in schema else "string")
-    if isinstance(kind, list):
-        kind = next((k for k in kind if k != "null"), "null")
-    if kind == "object":
-        props = schema.get("properties", {})
-        return {k: example_for_schema(v, text, defs, k, depth + 1) for k, v in props.items()}
-    if kind == "array":
-        count = max(1, schema.get("minItems", 2))
-        return [example_for_schema(schema.get("items", {}), text, defs, name, depth + 1) for _ in range(count)]
-    if kind == "integer":
-        return max(schema.get("minimum", 0), min(schema.get("maximum", 3), len(text) % 5 + 1))
-    if kind == "number":
-        return float(max(schema.get("minimum", 0.0), min(schema.get("maximum", 1.0), 0.9)))
-    if kind == "boolean":
+def _schema_error(message: str, code: str = "invalid_schema") -> ApiError:
+    return ApiError(400, f"response_format: {message}", code, "response_format")
+
+
+def _short(value: Any) -> str:
+    """A value quoted in an error message: its JSON, cut to 40 characters."""
+    try:
+        return json.dumps(value, ensure_ascii=False)[:40]
+    except (ValueError, RecursionError):
+        return type(value).__name__
+
+
+class _SchemaExample:
+    """Builds a valid, deterministic value for a JSON schema, within the SCHEMA_* bounds.
+
+    Every value it produces is paid for from a budget of SCHEMA_MAX_OUTPUT characters, so the
+    work is bounded whatever the schema asks; a schema that asks for more is a 400.
+    """
+
+    def __init__(self, text: str, defs: Any) -> None:
+        if not isinstance(defs, dict):
+            raise _schema_error("'$defs' / 'definitions' должны быть объектом.")
+        self.text = text
+        self.defs = defs
+        self.left = SCHEMA_MAX_OUTPUT
+
+    def spend(self, chars: int) -> None:
+        self.left -= chars
+        if self.left < 0:
+            raise _schema_error(f"схема требует ответа длиннее {SCHEMA_MAX_OUTPUT} символов JSON — столько модель "
+                                "не напишет.", "schema_too_large")
+
+    def literal(self, value: Any) -> Any:
+        """A value given by the schema itself (const, enum, default)."""
+        try:
+            self.spend(len(json.dumps(value, ensure_ascii=False, allow_nan=False)))
+        except (ValueError, RecursionError):
+            raise _schema_error("значение const / enum / default не записывается в JSON.") from None
+        return value
+
+    def count(self, schema: dict[str, Any], keyword: str) -> int | None:
+        value = schema.get(keyword)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+            raise _schema_error(f"'{keyword}' должно быть неотрицательным целым числом.")
+        return value
+
+    def bound(self, schema: dict[str, Any], keyword: str) -> float | None:
+        value = schema.get(keyword)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise _schema_error(f"'{keyword}' должно быть числом.")
+        try:
+            if math.isfinite(float(value)):
+                return value
+        except OverflowError:
+            pass
+        raise _schema_error(f"'{keyword}' вне диапазона чисел JSON-ответа.")
+
+    def value(self, schema: Any, name: str = "", depth: int = 0) -> Any:
+        if schema is True:
+            schema = {}
+        if not isinstance(schema, dict):
+            raise _schema_error(f"подсхема должна быть объектом, а не {_short(schema)}.")
+        if depth > SCHEMA_MAX_DEPTH:
+            raise _schema_error(f"схема вложена глубже {SCHEMA_MAX_DEPTH} уровней (или бесконечно ссылается сама на "
+                                "себя через обязательные поля).", "schema_too_large")
+        if "$ref" in schema:
+            ref = schema["$ref"]
+            if not isinstance(ref, str):
+                raise _schema_error("'$ref' должно быть строкой.")
+            return self.value(self.defs.get(ref.split("/")[-1], {}), name, depth + 1)
+        for combo in ("anyOf", "oneOf", "allOf"):
+            options = schema.get(combo)
+            if options is None:
+                continue
+            if not isinstance(options, list) or not all(isinstance(o, (dict, bool)) for o in options):
+                raise _schema_error(f"'{combo}' должно быть списком подсхем.")
+            if options:
+                plain = [o for o in options if not (isinstance(o, dict) and o.get("type") == "null")] or options
+                return self.value(plain[0], name, depth + 1)
+        if "const" in schema:
+            return self.literal(schema["const"])
+        enum = schema.get("enum")
+        if enum is not None and not isinstance(enum, list):
+            raise _schema_error("'enum' должно быть списком.")
+        if enum:
+            return self.literal(enum[0])
+        if "default" in schema:
+            return self.literal(schema["default"])
+        kind = schema.get("type", "object" if "properties" in schema else "string")
+        if isinstance(kind, list) and all(isinstance(k, str) for k in kind):
+            kind = next((k for k in kind if k != "null"), "null")
+        if kind not in SCHEMA_TYPES:
+            raise _schema_error(f"неизвестный 'type' {_short(kind)}; "
+                                f"допустимо: {', '.join(SCHEMA_TYPES)}.")
+        return getattr(self, f"_{kind}")(schema, name, depth)
+
+    def _object(self, schema: dict[str, Any], name: str, depth: int) -> dict[str, Any]:
+        props, required = schema.get("properties", {}), schema.get("required", [])
+        if not isinstance(props, dict):
+            raise _schema_error("'properties' должно быть объектом {имя: подсхема}.")
+        if not isinstance(required, list):
+            raise _schema_error("'required' должно быть списком имён.")
+        if depth > SCHEMA_FULL_DEPTH:  # deep inside: only what is required, so recursive schemas end
+            props = {k: v for k, v in props.items() if k in required}
+        self.spend(2)
+        out = {}
+        for key, sub in props.items():
+            self.spend(len(key) + 4)
+            out[key] = self.value(sub, key, depth + 1)
+        return out
+
+    def _array(self, schema: dict[str, Any], name: str, depth: int) -> list[Any]:
+        low, high = self.count(schema, "minItems"), self.count(schema, "maxItems")
+        if low is not None and low > SCHEMA_MAX_ITEMS:
+            raise _schema_error(f"minItems {low} больше допустимых {SCHEMA_MAX_ITEMS}.", "schema_too_large")
+        if low is not None and high is not None and low > high:
+            raise _schema_error(f"minItems {low} больше maxItems {high}: такой массив невозможен.")
+        items = schema.get("items", {})
+        if isinstance(items, bool):
+            items = {} if items else None
+        elif not isinstance(items, dict):
+            raise _schema_error("'items' должно быть подсхемой (объектом).")
+        count = (low or 0) if depth > SCHEMA_FULL_DEPTH else max(1, 2 if low is None else low)
+        if high is not None:
+            count = min(count, high)
+        if items is None:  # "items": false
+            if low:
+                raise _schema_error("'items': false при minItems > 0: такой массив невозможен.")
+            count = 0
+        self.spend(2)
+        return [self.value(items, name, depth + 1) for _ in range(count)]
+
+    def _integer(self, schema: dict[str, Any], name: str, depth: int) -> int:
+        low, high = self.bound(schema, "minimum"), self.bound(schema, "maximum")
+        if low is not None and high is not None and math.ceil(low) > math.floor(high):
+            raise _schema_error(f"minimum {low} больше maximum {high}.")
+        value = max(0 if low is None else math.ceil(low), min(3 if high is None else math.floor(high),
+                                                               len(self.text) % 5 + 1))
+        if high is not None:
+            value = min(value, math.floor(high))
+        self.spend(len(str(value)))
+        return value
+
+    def _number(self, schema: dict[str, Any], name: str, depth: int) -> float:
+        low, high = self.bound(schema, "minimum"), self.bound(schema, "maximum")
+        if low is not None and high is not None and low > high:
+            raise _schema_error(f"minimum {low} больше maximum {high}.")
+        value = float(max(0.0 if low is None else low, min(1.0 if high is None else high, 0.9)))
+        if high is not None:
+            value = min(value, float(high))
+        self.spend(len(repr(value)))
+        return value
+
+    def _boolean(self, schema: dict[str, Any], name: str, depth: int) -> bool:
+        self.spend(4)
         return True
-    if kind == "null":
+
+    def _null(self, schema: dict[str, Any], name: str, depth: int) -> None:
+        self.spend(4)
         return None
-    words = text.split()
-    if "title" in name or "name" in name or "keyword" in name or "tag" in name:
-        return " ".join(words[:3]).strip(".,—")
-    limit = schema.get("maxLength")
-    return text[:limit] if limit else text
+
+    def _string(self, schema: dict[str, Any], name: str, depth: int) -> str:
+        low, high = self.count(schema, "minLength"), self.count(schema, "maxLength")
+        if low is not None and low > SCHEMA_MAX_STRING:
+            raise _schema_error(f"minLength {low} больше допустимых {SCHEMA_MAX_STRING}.", "schema_too_large")
+        if low is not None and high is not None and low > high:
+            raise _schema_error(f"minLength {low} больше maxLength {high}: такая строка невозможна.")
+        if "title" in name or "name" in name or "keyword" in name or "tag" in name:
+            value = " ".join(self.text.split()[:3]).strip(".,—")
+        else:
+            value = self.text
+        if high is not None:
+            value = value[:high]
+        if low is not None and len(value) < low:
+            filler = " " + (self.text or "ответ")
+            value = (value + filler * (low // len(filler) + 1))[:low]
+        self.spend(len(value) + 2)
+        return value
+
+
+def example_for_schema(schema: Any, text: str) -> Any:
+    """A valid, deterministic value for a JSON schema (answers ``response_format``).
+
+    Raises a 400 ApiError for a malformed schema or one that demands more than the SCHEMA_* bounds.
+    """
+    if not isinstance(schema, dict):
+        raise _schema_error("'json_schema.schema' должно быть объектом (JSON-схемой).")
+    return _SchemaExample(text, schema.get("$defs", schema.get("definitions", {}))).value(schema)
 
 
 def build_answer(body: dict[str, Any], spec: data.ModelSpec) -> tuple[str, str, int, int]:
@@ -500,8 +680,10 @@ def build_answer(body: dict[str, Any], spec: data.ModelSpec) -> tuple[str, str, 
     text = data.answer_for(last_user)
     fmt = body.get("response_format")
     if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
-        schema = (fmt.get("json_schema") or {}).get("schema") or {}
-        text = json.dumps(example_for_schema(schema, text), ensure_ascii=False)
+        wrapper = fmt.get("json_schema") or {}
+        if not isinstance(wrapper, dict):
+            raise _schema_error("'json_schema' должно быть объектом {name, schema}.")
+        text = json.dumps(example_for_schema(wrapper.get("schema") or {}, text), ensure_ascii=False)
     elif isinstance(fmt, dict) and fmt.get("type") == "json_object":
         text = json.dumps({"answer": text}, ensure_ascii=False)
     prompt = data.prompt_tokens(messages, spec.encoding)
@@ -513,6 +695,25 @@ def build_answer(body: dict[str, Any], spec: data.ModelSpec) -> tuple[str, str, 
         text = data.decode(tokens, spec.encoding)
         finish = "length"
     return text, finish, prompt, len(tokens)
+
+
+def _validate_content(i: int, content: Any) -> None:
+    """``content``: a string, null, or a list of parts (objects; a ``text`` part has a string ``text``)."""
+    if content is None or isinstance(content, str):
+        return
+    if not isinstance(content, list):
+        raise ApiError(400, f"messages[{i}].content должен быть строкой или списком частей.", "invalid_request", "messages")
+    for j, part in enumerate(content):
+        where = f"messages[{i}].content[{j}]"
+        if not isinstance(part, dict):
+            raise ApiError(400, f"{where} должна быть объектом вида {{\"type\": \"text\", \"text\": \"...\"}}.",
+                           "invalid_request", "messages")
+        kind = part.get("type")
+        if kind is not None and not isinstance(kind, str):
+            raise ApiError(400, f"{where}.type должен быть строкой.", "invalid_request", "messages")
+        if "text" in part or kind == "text":
+            if not isinstance(part.get("text"), str):
+                raise ApiError(400, f"{where}.text должен быть строкой.", "invalid_request", "messages")
 
 
 def validate_chat(body: Any) -> None:
@@ -528,9 +729,7 @@ def validate_chat(body: Any) -> None:
     for i, m in enumerate(messages):
         if not isinstance(m, dict) or not isinstance(m.get("role"), str) or m["role"] not in ROLES:
             raise ApiError(400, f"messages[{i}]: нужен объект с 'role' из {sorted(ROLES)}.", "invalid_request", "messages")
-        content = m.get("content")
-        if not (content is None or isinstance(content, str) or isinstance(content, list)):
-            raise ApiError(400, f"messages[{i}].content должен быть строкой или списком частей.", "invalid_request", "messages")
+        _validate_content(i, m.get("content"))
     for name, low, high in (("max_tokens", 1, 1_000_000), ("max_completion_tokens", 1, 1_000_000), ("n", 1, 1)):
         value = body.get(name)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high):
@@ -547,47 +746,92 @@ def validate_chat(body: Any) -> None:
             raise ApiError(400, f"Поле '{name}' должно быть объектом.", "invalid_request", name)
 
 
+def parse_json_body(raw: bytes) -> Any:
+    """The JSON of a request body, or a 400: not JSON, NaN / Infinity, lone UTF-16 surrogates."""
+    if not raw:
+        raise ApiError(400, "Пустое тело запроса: ожидался JSON.", "invalid_request")
+
+    def no_constant(name: str) -> NoReturn:
+        raise ValueError(f"{name} — не число JSON")
+
+    try:
+        body = json.loads(raw, parse_constant=no_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:  # ValueError: also ints of > 4300 digits
+        raise ApiError(400, f"Тело запроса — не JSON: {e}", "invalid_json") from None
+    if b"\\u" in raw:  # only an escape can smuggle in a lone surrogate (\ud800), which is not Unicode text
+        try:
+            json.dumps(body, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise ApiError(400, "Тело запроса содержит одиночный суррогат UTF-16 (например \\ud800) — это не текст "
+                                "Unicode.", "invalid_json") from None
+    return body
+
+
 # --- HTTP ----------------------------------------------------------------------------
 
-class Handler(BaseHTTPRequestHandler):
-    """One HTTP/1.1 keep-alive connection to the practice provider."""
+@dataclass
+class Timeouts:
+    """How long the provider waits for a client's request bytes (slowloris protection)."""
 
-    protocol_version = "HTTP/1.1"
-    server_version = "PracticeProvider/1.0"
-    state: PracticeState  # set on the class by `make_server`
+    idle: float = IDLE_TIMEOUT_S  # for a complete request head, from connect / the previous answer
+    body: float = BODY_TIMEOUT_S  # for the whole body, from the end of the head
 
-    def setup(self) -> None:
-        super().setup()
-        # Without TCP_NODELAY, http.server adds a ~40 ms Nagle stall per keep-alive request.
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - signature of the base class
-        if os.environ.get("PRACTICE_VERBOSE"):
-            super().log_message(format, *args)
+def _loopback_host(host: str) -> bool:
+    """True for a ``Host`` header naming this machine: ``localhost``, ``127.x.x.x``, ``[::1]`` (port optional)."""
+    name = host if host.endswith("]") else host.rpartition(":")[0] or host  # without the port
+    if name.startswith("[") and name.endswith("]"):
+        name = name[1:-1]
+    if name.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
-    # routing
-    def do_GET(self) -> None:
-        self._dispatch("GET")
 
-    def do_POST(self) -> None:
-        self._dispatch("POST")
+def _response(status: int, payload: bytes, content_type: str, headers: dict[str, str] | None = None,
+              close: bool = False) -> web.Response:
+    response = web.Response(status=status, body=payload,
+                            headers={"Content-Type": content_type, "Server": SERVER, **(headers or {})})
+    if close:
+        response.force_close()
+    return response
 
-    def do_DELETE(self) -> None:
-        self._dispatch("DELETE")
 
-    def _dispatch(self, method: str) -> None:
-        path = self.path.split("?", 1)[0]
+def _json_response(status: int, obj: Any, headers: dict[str, str] | None = None, close: bool = False) -> web.Response:
+    return _response(status, json.dumps(obj, ensure_ascii=False).encode("utf-8"), "application/json", headers, close)
+
+
+class Exchange:
+    """One request to the practice provider and its answer."""
+
+    def __init__(self, state: PracticeState, timeouts: Timeouts, request: web.BaseRequest) -> None:
+        self.state = state
+        self.timeouts = timeouts
+        self.request = request
+        self.response: web.StreamResponse | None = None
+        self.close = False  # close the connection after this answer
+        self.body_size = 0
+
+    async def dispatch(self) -> web.StreamResponse:
+        method, path = self.request.method, self.request.raw_path.split("?", 1)[0]
         deployment, flavor, endpoint = self._split(path)  # before the body: its errors use the path's format
         try:
-            body = self._read_body() if method == "POST" else None
-            if path.startswith("/_practice/"):
+            if (method, path) == ("GET", "/_practice/health"):  # open to anyone: "is it up?"
+                self._json(200, {"ok": True, "models": list(data.MODELS), "prices_as_of": data.PRICES_AS_OF})
+                return self.response
+            self._check_origin()
+            control = path.startswith("/_practice/")
+            if control:
+                self._authorize_control()
+            body = await self._read_body() if method == "POST" else None
+            if control:
                 self._control(method, path[len("/_practice/"):], body)
-                return
-            if path == "/generate" and method == "POST":
-                self._generate(body)
-                return
-            if endpoint == "chat/completions" and method == "POST":
-                self._chat(deployment, flavor, body)
+            elif path == "/generate" and method == "POST":
+                await self._generate(body)
+            elif endpoint == "chat/completions" and method == "POST":
+                await self._chat(deployment, flavor, body)
             elif endpoint == "models" and method == "GET":
                 self._authenticate()
                 self._json(200, {"object": "list", "data": [{"id": m, "object": "model"} for m in data.MODELS]})
@@ -598,12 +842,13 @@ class Handler(BaseHTTPRequestHandler):
                                     "или /api/v1/chat/completions.", "not_found")
         except ApiError as e:
             self._error(e, flavor)
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True
+        except ConnectionError:  # the client went away (aiohttp raises ConnectionResetError on writes)
+            self._drop()
         except Exception as e:  # a bug in the provider: answer 500 in the error format, never drop silently
             traceback.print_exc()
             self._error(ApiError(500, f"Внутренняя ошибка практического провайдера: {type(e).__name__}: {e}",
                                  "internal_error"), flavor)
+        return self.response
 
     @staticmethod
     def _split(path: str) -> tuple[str, str, str]:
@@ -618,49 +863,30 @@ class Handler(BaseHTTPRequestHandler):
             return deployment, "openai", "/".join(parts[1:])
         return deployment, "openrouter", "?"
 
-    def _read_body(self) -> Any:
-        length_header = self.headers.get("Content-Length")
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            raw = self._read_chunked()
-        else:
-            try:
-                length = int(length_header or 0)
-            except ValueError:
-                raise ApiError(400, "Неверный заголовок Content-Length.", "invalid_request") from None
-            if length < 0:
-                raise ApiError(400, "Неверный заголовок Content-Length.", "invalid_request")
-            if length > MAX_BODY:
-                self.close_connection = True
-                raise ApiError(413, f"Тело запроса больше {MAX_BODY} байт.", "request_too_large")
-            raw = self.rfile.read(length)
-        if not raw:
-            raise ApiError(400, "Пустое тело запроса: ожидался JSON.", "invalid_request")
-        try:
-            return json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
-            raise ApiError(400, f"Тело запроса — не JSON: {e}", "invalid_json") from None
+    # who may ask
+    def _check_origin(self) -> None:
+        """403 for browsers on other sites: a ``Host`` that is not a loopback name (DNS rebinding), or
+        an ``Origin`` other than the provider's own ``http://<Host>`` (a page open in the browser)."""
+        host, origin = self.request.headers.get("Host"), self.request.headers.get("Origin")
+        if host is not None and not _loopback_host(host):
+            raise ApiError(403, f"Практический провайдер отвечает только по loopback-адресу (127.0.0.1, localhost); "
+                                f"запрос к Host {host[:100]!r} отклонён.", "forbidden_host")
+        if origin is not None and (host is None or origin.lower() != f"http://{host}".lower()):
+            raise ApiError(403, "Практический провайдер не принимает запросы со страниц других сайтов "
+                                f"(Origin {origin[:100]!r}).", "forbidden_origin")
 
-    def _read_chunked(self) -> bytes:
-        out = b""
-        while True:
-            line = self.rfile.readline(100)
-            try:
-                size = int(line.strip().split(b";")[0], 16)
-            except ValueError:
-                raise ApiError(400, "Испорченное chunked-тело.", "invalid_request") from None
-            if size == 0:
-                self.rfile.readline(100)
-                return out
-            out += self.rfile.read(size)
-            self.rfile.readline(100)
-            if len(out) > MAX_BODY:
-                self.close_connection = True
-                raise ApiError(413, f"Тело запроса больше {MAX_BODY} байт.", "request_too_large")
+    def _authorize_control(self) -> None:
+        """Control calls need the practice key itself (not a key made with /_practice/keys)."""
+        header = self.request.headers.get("Authorization", "")
+        token = header[7:].strip() if header.lower().startswith("bearer ") else ""
+        if not hmac.compare_digest(token.encode(), self.state.key.encode()):
+            raise ApiError(401, "Управляющие команды /_practice/... требуют практического ключа: заголовок "
+                                "'Authorization: Bearer <ключ>'.", "invalid_api_key" if token else "missing_api_key")
 
     def _authenticate(self) -> ApiKey:
         """The key of this request, or a 401 (missing / unknown key)."""
-        header = self.headers.get("Authorization", "")
-        token = header[7:].strip() if header.lower().startswith("bearer ") else self.headers.get("api-key", "")
+        header = self.request.headers.get("Authorization", "")
+        token = header[7:].strip() if header.lower().startswith("bearer ") else self.request.headers.get("api-key", "")
         if not token:
             raise ApiError(401, "Нет ключа API: передайте заголовок 'Authorization: Bearer <ключ>'.", "missing_api_key")
         key = self.state.api_key(token)
@@ -668,38 +894,83 @@ class Handler(BaseHTTPRequestHandler):
             raise ApiError(401, "Неверный ключ API для практического провайдера.", "invalid_api_key")
         return key
 
+    async def _read_body(self) -> Any:
+        """The JSON body: at most MAX_BODY bytes (counted while it arrives), within the body timeout."""
+        request = self.request
+        if request.content_length is not None and request.content_length > MAX_BODY:
+            raise self._too_large()
+        if request.version >= (1, 1) and request.headers.get("Expect", "").lower() == "100-continue":
+            await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")  # curl waits for it before a big body
+        raw = bytearray()
+        try:
+            async with asyncio.timeout(self.timeouts.body):
+                while chunk := await request.content.readany():
+                    raw += chunk
+                    if len(raw) > MAX_BODY:
+                        raise self._too_large()
+        except TimeoutError:
+            self.close = True
+            raise ApiError(408, f"Тело запроса не пришло целиком за {self.timeouts.body:g} с.", "request_timeout") from None
+        except web.RequestPayloadError as e:
+            self.close = True
+            raise ApiError(400, f"Испорченное тело запроса: {e}", "invalid_request") from None
+        self.body_size = len(raw)
+        return parse_json_body(bytes(raw))
+
+    async def _cpu(self, function: Callable[..., T], *args: Any) -> T:
+        """``function(*args)``: in the event loop for a small request, in a worker thread for a big one."""
+        if self.body_size <= INLINE_BODY:
+            return function(*args)
+        return await asyncio.to_thread(function, *args)
+
+    def _too_large(self) -> ApiError:
+        self.close = True
+        return ApiError(413, f"Тело запроса больше {MAX_BODY} байт.", "request_too_large")
+
     # responses
     def _send(self, status: int, payload: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(payload)))
-        for k, v in (headers or {}).items():
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(payload)
+        self.response = _response(status, payload, content_type, headers, self.close)
 
     def _json(self, status: int, obj: Any, headers: dict[str, str] | None = None) -> None:
-        self._send(status, json.dumps(obj, ensure_ascii=False).encode("utf-8"), "application/json", headers)
+        self.response = _json_response(status, obj, headers, self.close)
 
     def _error(self, e: ApiError, flavor: str) -> None:
         """Error body: OpenRouter's ``{"error": {"message", "code": int, "metadata"}}`` or OpenAI's."""
-        try:
-            self._json(e.status, {"error": _error_object(e, flavor)}, e.headers)
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True
+        if self.response is not None and self.response.prepared:  # mid-stream: too late for a status
+            self._drop()
+            return
+        self._json(e.status, {"error": _error_object(e, flavor)}, e.headers)
+
+    def _drop(self) -> None:
+        """Close the connection without (more of) an answer."""
+        self.request.protocol.force_close()
+        if self.response is None:
+            self.response = web.Response()  # never sent: the connection is gone
+
+    def _client_gone(self) -> bool:
+        transport = self.request.transport
+        return transport is None or transport.is_closing()
+
+    async def _start_stream(self, content_type: str, headers: dict[str, str]) -> None:
+        """Begin a streamed 200 answer (chunked transfer encoding, keep-alive safe; headers go out at once)."""
+        self.response = web.StreamResponse(status=200, headers={"Content-Type": content_type, "Cache-Control": "no-cache",
+                                                                "Server": SERVER, **headers})
+        await self.response.prepare(self.request)
+
+    async def _write(self, payload: bytes) -> None:
+        await self.response.write(payload)
 
     # control API
     def _control(self, method: str, action: str, body: Any) -> None:
         state = self.state
         if method == "POST" and not isinstance(body, dict):
             raise ApiError(400, "Тело управляющего запроса должно быть JSON-объектом.", "invalid_control")
-        if (method, action) == ("GET", "health"):
-            self._json(200, {"ok": True, "models": list(data.MODELS), "prices_as_of": data.PRICES_AS_OF})
-        elif (method, action) == ("GET", "stats"):
+        if (method, action) == ("GET", "stats"):
             self._json(200, state.stats())
         elif (method, action) == ("GET", "log"):
             with state.lock:
-                self._json(200, list(state.log))
+                log = list(state.log)
+            self._json(200, log)
         elif (method, action) == ("POST", "faults"):
             self._json(200, {"ok": True, "fault": asdict(state.add_fault(body))})
         elif (method, action) == ("DELETE", "faults"):
@@ -708,7 +979,8 @@ class Handler(BaseHTTPRequestHandler):
             self._json(200, {"ok": True})
         elif (method, action) == ("GET", "faults"):
             with state.lock:
-                self._json(200, [asdict(f) for f in state.faults])
+                faults = [asdict(f) for f in state.faults]
+            self._json(200, faults)
         elif (method, action) == ("POST", "latency"):
             self._json(200, {"ok": True, **state.set_latency(body)})
         elif (method, action) == ("POST", "limits"):
@@ -726,8 +998,8 @@ class Handler(BaseHTTPRequestHandler):
             raise ApiError(404, f"Нет такой управляющей команды: {method} /_practice/{action}.", "not_found")
 
     # the APIs
-    def _apply_fault(self, fault: Fault, deployment: str, model: str, flavor: str, prompt: int = 0,
-                     output: int = 0, entry: dict[str, Any] | None = None) -> None:
+    async def _apply_fault(self, fault: Fault, deployment: str, model: str, flavor: str, prompt: int = 0,
+                           output: int = 0, entry: dict[str, Any] | None = None) -> None:
         """Act out a fault that strikes before any answer. Raises ApiError for status answers.
 
         Generation faults reach here only where they become a plain status error (OpenAI
@@ -749,29 +1021,24 @@ class Handler(BaseHTTPRequestHandler):
             error = context_length_error(flavor, window, window + max(prompt, 1), output)
             error.headers.update(headers)
             raise error
+        self.close = True
         if kind == "hang":
-            self._hang()
+            await self._hang()
         elif kind == "drop":
-            self.connection.shutdown(socket.SHUT_RDWR)
+            self._drop()
         elif kind == "malformed":
-            self._send(200, b'{"id": "broken", "choices": [', "application/json", {"Connection": "close", **headers})
+            self._send(200, b'{"id": "broken", "choices": [', "application/json", headers)
         elif kind == "empty":
-            self._send(200, b"{}", "application/json", {"Connection": "close", **headers})
-        self.close_connection = True
+            self._send(200, b"{}", "application/json", headers)
 
-    def _hang(self) -> None:
-        """Never answer: wait until the client gives up (closes) or HANG_LIMIT_S passes."""
+    async def _hang(self) -> None:
+        """Never answer: wait until the client gives up (closes) or HANG_LIMIT_S passes, then close."""
         deadline = time.monotonic() + HANG_LIMIT_S
-        while time.monotonic() < deadline:
-            readable, _, _ = select.select([self.connection], [], [], 0.2)
-            if readable:
-                try:
-                    if not self.connection.recv(1, socket.MSG_PEEK):
-                        return
-                except OSError:
-                    return
+        while time.monotonic() < deadline and not self._client_gone():
+            await asyncio.sleep(0.2)
+        self._drop()
 
-    def _chat(self, deployment: str, flavor: str, body: Any) -> None:
+    async def _chat(self, deployment: str, flavor: str, body: Any) -> None:
         """One chat completion: auth, validation, credits, faults, limits, then the answer.
 
         Every answer after the model is known is logged; on the OpenRouter flavour those that
@@ -783,24 +1050,24 @@ class Handler(BaseHTTPRequestHandler):
         except ApiError:  # a wrong key is a request the provider saw: count it
             asked = body.get("model") if isinstance(body, dict) else None
             spec = data.resolve_model(asked) if isinstance(asked, str) else None
-            self.state.record(deployment=deployment, model=spec.name if spec else str(asked), status=401)
+            self.state.record(deployment=deployment, model=spec.name if spec else str(asked)[:200], status=401)
             raise
         validate_chat(body)
         model = body["model"]
         spec = data.resolve_model(model)
         if spec is None:
-            self.state.record(deployment=deployment, model=model, status=404)
-            raise ApiError(404, f"Модель '{model}' не найдена. Доступны: {', '.join(data.MODELS)}.",
+            self.state.record(deployment=deployment, model=model[:200], status=404)
+            raise ApiError(404, f"Модель '{model[:200]}' не найдена. Доступны: {', '.join(data.MODELS)}.",
                            "model_not_found", "model")
         asked, model = model, spec.name  # stats, faults and limits use the canonical OpenRouter id
         # debug fields: which parameters the client sent, and OpenRouter's (deprecated) `usage` parameter
-        entry = {"key": key.label, "request_keys": sorted(body), "usage_param": body.get("usage")}
+        entry = {"key": key.label, "request_keys": sorted(body), "usage_param": _small(body.get("usage"))}
         try:
             self.state.check_credits(key, flavor)
         except ApiError as e:
             self.state.record(deployment=deployment, model=model, status=e.status, **entry)
             raise
-        text, finish, prompt, completion = build_answer(body, spec)
+        text, finish, prompt, completion, counted = await self._cpu(compose, body, spec)
         requested_output = body.get("max_tokens") or body.get("max_completion_tokens") or 0
         stream = bool(body.get("stream"))
         fault = self.state.pick_fault(deployment, model)
@@ -808,7 +1075,7 @@ class Handler(BaseHTTPRequestHandler):
         # once the whole answer is ready, and its schema has no 200-with-error shape. A /v1 stream ends
         # with an {"error": {...}} event instead (the official openai SDK raises on such events).
         if fault is not None and not (fault.kind in GENERATION_FAULTS and (flavor == "openrouter" or stream)):
-            self._apply_fault(fault, deployment, model, flavor, prompt, requested_output, entry)
+            await self._apply_fault(fault, deployment, model, flavor, prompt, requested_output, entry)
             return
 
         def refuse(error: ApiError) -> NoReturn:
@@ -824,7 +1091,7 @@ class Handler(BaseHTTPRequestHandler):
         except ApiError as e:
             refuse(e)
         first, per_token = self.state.delays(deployment, model, completion)
-        pieces = _paced(text, per_token * completion, spec.encoding)
+        pieces = _paced(counted, per_token * completion)
         if fault is not None:  # a generation fault: the model stops half-way through its answer
             pieces = pieces[:max(1, len(pieces) // 2)]
             completion = data.count_tokens("".join(p for p, _ in pieces), spec.encoding)
@@ -842,9 +1109,9 @@ class Handler(BaseHTTPRequestHandler):
         error = None if fault is None else self._generation_error(fault, model, flavor)
         if stream:
             include_usage = flavor == "openrouter" or bool((body.get("stream_options") or {}).get("include_usage"))
-            self._stream(reply, finish, include_usage, headers, error)
+            await self._stream(reply, finish, include_usage, headers, error)
             return
-        time.sleep(first + sum(delay for _, delay in pieces))
+        await asyncio.sleep(first + sum(delay for _, delay in pieces))
         self.state.bill(key, cost)
         if error is not None and fault.kind == "error_in_body":
             self._json(200, {"error": error}, headers)  # HTTP 200: the error arrives in the body
@@ -866,36 +1133,18 @@ class Handler(BaseHTTPRequestHandler):
         return _error_object(ApiError(fault.status, message, "simulated_fault",
                                       metadata={"error_type": ERROR_TYPES_OPENROUTER[fault.status]}), flavor)
 
-    def _start_chunked(self, content_type: str, headers: dict[str, str]) -> None:
-        """Begin a streamed 200 answer (chunked transfer encoding, keep-alive safe)."""
-        self.send_response(200)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Cache-Control", "no-cache")
-        self.send_header("Transfer-Encoding", "chunked")
-        for k, v in headers.items():
-            self.send_header(k, v)
-        self.end_headers()
-
-    def _write_chunk(self, payload: bytes) -> None:
-        self.wfile.write(f"{len(payload):x}\r\n".encode() + payload + b"\r\n")
-        self.wfile.flush()
-
-    def _end_chunked(self) -> None:
-        self.wfile.write(b"0\r\n\r\n")
-        self.wfile.flush()
-
-    def _wait_for_first_token(self, seconds: float) -> None:
+    async def _wait_for_first_token(self, seconds: float) -> None:
         """OpenRouter: ``: OPENROUTER PROCESSING`` at once, then every KEEPALIVE_S (scaled) of waiting."""
-        self._write_chunk(KEEPALIVE)
+        await self._write(KEEPALIVE)
         period = KEEPALIVE_S * self.state.scale
         deadline = time.monotonic() + seconds
         while period > 0 and time.monotonic() + period < deadline:
-            time.sleep(period)
-            self._write_chunk(KEEPALIVE)
-        time.sleep(max(0.0, deadline - time.monotonic()))
+            await asyncio.sleep(period)
+            await self._write(KEEPALIVE)
+        await asyncio.sleep(max(0.0, deadline - time.monotonic()))
 
-    def _stream(self, reply: Reply, finish: str, include_usage: bool, headers: dict[str, str],
-                error: dict[str, Any] | None) -> None:
+    async def _stream(self, reply: Reply, finish: str, include_usage: bool, headers: dict[str, str],
+                      error: dict[str, Any] | None) -> None:
         """Server-sent events, ``data: [DONE]`` at the end (OpenAI / OpenRouter streaming).
 
         With ``error`` (a generation fault) the stream ends after a ``data:`` event carrying it:
@@ -903,36 +1152,35 @@ class Handler(BaseHTTPRequestHandler):
         ``finish_reason: "error"`` (errors-and-debugging.mdx, "Mid-stream errors"), OpenAI's
         ``{"error": {...}}`` (which the official ``openai`` SDK raises on). No ``[DONE]`` follows.
         """
-        self._start_chunked("text/event-stream", headers)
+        await self._start_stream("text/event-stream", headers)
 
-        def event(obj: Any) -> None:
+        async def event(obj: Any) -> None:
             body = obj if isinstance(obj, bytes) else json.dumps(obj, ensure_ascii=False).encode()
-            self._write_chunk(b"data: " + body + b"\n\n")
+            await self._write(b"data: " + body + b"\n\n")
 
         def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
             return {**reply.base, "object": "chat.completion.chunk",
                     "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}]}
 
         if reply.flavor == "openrouter":
-            self._wait_for_first_token(reply.first)
+            await self._wait_for_first_token(reply.first)
         else:
-            time.sleep(reply.first)
-        event(chunk({"role": "assistant", "content": "", "refusal": None}))
+            await asyncio.sleep(reply.first)
+        await event(chunk({"role": "assistant", "content": "", "refusal": None}))
         for piece, delay in reply.pieces:
-            time.sleep(delay)
-            event(chunk({"content": piece}))
+            await asyncio.sleep(delay)
+            await event(chunk({"content": piece}))
         self.state.bill(reply.key, reply.cost)
         if error is not None:
-            event({**chunk({"content": ""}, "error"), "error": error} if reply.flavor == "openrouter" else {"error": error})
-            self._end_chunked()
+            await event({**chunk({"content": ""}, "error"), "error": error} if reply.flavor == "openrouter"
+                        else {"error": error})
             return
-        event(chunk({}, finish))
+        await event(chunk({}, finish))
         if include_usage:
-            event({**reply.base, "object": "chat.completion.chunk", "choices": [], "usage": reply.usage})
-        event(b"[DONE]")
-        self._end_chunked()
+            await event({**reply.base, "object": "chat.completion.chunk", "choices": [], "usage": reply.usage})
+        await event(b"[DONE]")
 
-    def _generate(self, body: Any) -> None:
+    async def _generate(self, body: Any) -> None:
         """The non-OpenAI API of lesson 04: ``{prompt, max_tokens} -> {generated_text}``.
 
         With ``"stream": true`` the answer comes as NDJSON lines ``{"text": "..."}`` and a
@@ -952,11 +1200,11 @@ class Handler(BaseHTTPRequestHandler):
         spec = data.GENERATE_MODEL
         fault = self.state.pick_fault("default", spec.name)
         if fault is not None:
-            self._apply_fault(fault, "default", spec.name, "generate")
+            await self._apply_fault(fault, "default", spec.name, "generate")
             return
         chat = {"messages": [{"role": "user", "content": prompt.split("\n")[-1]}], "max_tokens": max_tokens}
-        text, finish, _, completion = build_answer(chat, spec)
-        prompt_count = data.count_tokens(prompt, spec.encoding)
+        text, finish, _, completion, counted = await self._cpu(compose, chat, spec)
+        prompt_count = await self._cpu(data.count_tokens, prompt, spec.encoding)
         try:
             headers = self.state.admit("default", spec.name, prompt_count + completion)
         except ApiError:
@@ -967,16 +1215,29 @@ class Handler(BaseHTTPRequestHandler):
                           completion_tokens=completion, cost=data.cost_usd(spec, prompt_count, completion))
         tokens = {"prompt": prompt_count, "completion": completion}
         if stream:
-            self._start_chunked("application/x-ndjson", headers)
-            time.sleep(first)
-            for piece, delay in _paced(text, per_token * completion, spec.encoding):
-                time.sleep(delay)
-                self._write_chunk(json.dumps({"text": piece}, ensure_ascii=False).encode() + b"\n")
-            self._write_chunk(json.dumps({"done": True, "finish_reason": finish, "tokens": tokens}).encode() + b"\n")
-            self._end_chunked()
+            await self._start_stream("application/x-ndjson", headers)
+            await asyncio.sleep(first)
+            for piece, delay in _paced(counted, per_token * completion):
+                await asyncio.sleep(delay)
+                await self._write(json.dumps({"text": piece}, ensure_ascii=False).encode() + b"\n")
+            await self._write(json.dumps({"done": True, "finish_reason": finish, "tokens": tokens}).encode() + b"\n")
             return
-        time.sleep(first + per_token * completion)
+        await asyncio.sleep(first + per_token * completion)
         self._json(200, {"generated_text": text, "finish_reason": finish, "tokens": tokens}, headers)
+
+
+def compose(body: dict[str, Any], spec: data.ModelSpec) -> tuple[str, str, int, int, tuple[tuple[str, int], ...]]:
+    """``build_answer`` plus the answer's stream pieces with their token counts (the CPU part of a call)."""
+    text, finish, prompt, completion = build_answer(body, spec)
+    return text, finish, prompt, completion, _pieces(text, spec.encoding)
+
+
+def _small(value: Any) -> Any:
+    """A request value kept in the log only if it is small (the log is served back as JSON)."""
+    try:
+        return value if len(json.dumps(value, allow_nan=False)) <= 500 else "<…>"
+    except (ValueError, TypeError, RecursionError):
+        return "<…>"
 
 
 _ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
@@ -1064,31 +1325,53 @@ def _split_words(text: str) -> list[str]:
     return pieces
 
 
-def _paced(text: str, total_s: float, encoding: str) -> list[tuple[str, float]]:
+@functools.lru_cache(maxsize=1024)
+def _pieces(text: str, encoding: str) -> tuple[tuple[str, int], ...]:
+    """Stream pieces of an answer with their token counts (at least 1 each).
+
+    Cached: answers are deterministic, so the same texts come back again and again, and counting
+    tokens word by word is most of the CPU a call costs (all of it in the one event-loop thread).
+    """
+    return tuple((piece, max(1, data.count_tokens(piece, encoding))) for piece in _split_words(text))
+
+
+def _paced(pieces: tuple[tuple[str, int], ...], total_s: float) -> list[tuple[str, float]]:
     """Stream pieces with their delays: ``total_s`` (the non-streamed generation time) split in
     proportion to each piece's tokens, so streaming takes as long as a plain answer."""
-    pieces = _split_words(text)
-    counts = [max(1, data.count_tokens(p, encoding)) for p in pieces]
-    whole = sum(counts) or 1
-    return [(piece, total_s * n / whole) for piece, n in zip(pieces, counts)]
+    whole = sum(n for _, n in pieces) or 1
+    return [(piece, total_s * n / whole) for piece, n in pieces]
 
 
-class PracticeServer(ThreadingHTTPServer):
-    """Threaded HTTP server; each connection in its own daemon thread."""
+class _Connection(web.RequestHandler):
+    """aiohttp's connection handler; a request it cannot even parse is answered in the error format."""
 
-    daemon_threads = True
-    request_queue_size = 256
-    allow_reuse_address = True
+    def handle_error(self, request: web.BaseRequest, status: int = 500, exc: BaseException | None = None,
+                     message: str | None = None) -> web.StreamResponse:
+        if request.writer.output_size > 0:  # part of an answer is out: the connection is beyond repair
+            raise ConnectionError("an answer was already under way")
+        if os.environ.get("PRACTICE_VERBOSE"):
+            traceback.print_exception(exc) if exc else print(message, file=sys.stderr)
+        detail = ((message or str(exc or "")).strip().splitlines() or [HTTPStatus(status).phrase])[0].rstrip(":")
+        error = (ApiError(status, f"Испорченный HTTP-запрос: {detail}.", "invalid_http") if status < 500 else
+                 ApiError(status, "Внутренняя ошибка практического провайдера.", "internal_error"))
+        return _json_response(status, {"error": _error_object(error, "openrouter")}, close=True)
 
 
-def make_server(host: str = "127.0.0.1", port: int = 0, latency_scale: float = 1.0,
-                seed: int = 0, key: str = PRACTICE_KEY) -> PracticeServer:
-    """Build (not start) a server; ``server.server_address[1]`` is the chosen port."""
-    state = PracticeState(latency_scale=latency_scale, seed=seed, key=key)
-    handler = type("BoundHandler", (Handler,), {"state": state})
-    server = PracticeServer((host, port), handler)
-    server.state = state  # type: ignore[attr-defined]
-    return server
+async def start_server(state: PracticeState, host: str = "127.0.0.1", port: int = 0,
+                       timeouts: Timeouts | None = None) -> asyncio.AbstractServer:
+    """Listen on ``host:port`` (0: a free port) in the running event loop; returns the asyncio server."""
+    timeouts = timeouts or Timeouts()
+    loop = asyncio.get_running_loop()
+
+    async def handle(request: web.BaseRequest) -> web.StreamResponse:
+        return await Exchange(state, timeouts, request).dispatch()
+
+    manager = web.Server(handle)  # aiohttp's low-level server: requests -> handle, no router
+    access_log = logging.getLogger("aiohttp.access") if os.environ.get("PRACTICE_VERBOSE") else None
+    return await loop.create_server(
+        lambda: _Connection(manager, loop=loop, keepalive_timeout=timeouts.idle, access_log=access_log,
+                            auto_decompress=False, lingering_time=2.0),
+        host, port, backlog=256, reuse_address=True)
 
 
 def _exit_when_stdin_closes() -> None:
@@ -1098,6 +1381,26 @@ def _exit_when_stdin_closes() -> None:
             pass
     finally:
         os._exit(0)
+
+
+async def _serve(args: argparse.Namespace) -> None:
+    if os.environ.get("PRACTICE_VERBOSE"):  # one line per request on stderr
+        logging.basicConfig(level=logging.INFO, format="%(message)s")
+    state = PracticeState(latency_scale=args.latency_scale, seed=args.seed, key=args.key)
+    timeouts = Timeouts(idle=args.idle_timeout, body=min(BODY_TIMEOUT_S, args.idle_timeout))
+    server = await start_server(state, args.host, args.port, timeouts)
+    url = f"http://{args.host}:{server.sockets[0].getsockname()[1]}"
+    if args.ready_json:
+        print(json.dumps({"url": url, "key": args.key, "pid": os.getpid()}), flush=True)
+    else:
+        print(f"Практический провайдер слушает {url}\n  OpenRouter-путь: {url}/api/v1\n  OpenAI-путь:     "
+              f"{url}/v1\n  Ключ: {args.key}\n  Пример: curl {url}/api/v1/chat/completions "
+              f"-H 'Authorization: Bearer {args.key}' -H 'Content-Type: application/json' "
+              "-d '{\"model\":\"openai/gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"Привет!\"}]}'\n"
+              f"  Управление (тот же ключ): curl {url}/_practice/stats -H 'Authorization: Bearer {args.key}'\n"
+              "Остановить: Ctrl+C", flush=True)
+    async with server:
+        await server.serve_forever()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -1110,29 +1413,21 @@ def main(argv: list[str] | None = None) -> None:
                         help="множитель задержек: 1 — реалистично, 0 — мгновенно")
     parser.add_argument("--seed", type=int, default=0, help="зерно для джиттера и вероятностных сбоев")
     parser.add_argument("--key", default=PRACTICE_KEY, help="практический ключ API")
+    parser.add_argument("--idle-timeout", type=float, default=IDLE_TIMEOUT_S,
+                        help="секунд ждать заголовков запроса на открытом соединении (защита от slowloris)")
     parser.add_argument("--parent-watch", action="store_true", help="завершиться, когда закроется stdin")
     parser.add_argument("--ready-json", action="store_true", help="напечатать JSON со адресом при готовности")
     args = parser.parse_args(argv)
     if not args.host.startswith("127.") and args.host not in ("localhost", "::1"):
         parser.error("провайдер слушает только loopback (127.0.0.1)")
-    server = make_server(args.host, args.port, args.latency_scale, args.seed, args.key)
-    url = f"http://{args.host}:{server.server_address[1]}"
-    if args.ready_json:
-        print(json.dumps({"url": url, "key": args.key, "pid": os.getpid()}), flush=True)
-    else:
-        print(f"Практический провайдер слушает {url}\n  OpenRouter-путь: {url}/api/v1\n  OpenAI-путь:     "
-              f"{url}/v1\n  Ключ: {args.key}\n  Пример: curl {url}/api/v1/chat/completions "
-              f"-H 'Authorization: Bearer {args.key}' -H 'Content-Type: application/json' "
-              "-d '{\"model\":\"openai/gpt-4o-mini\",\"messages\":[{\"role\":\"user\",\"content\":\"Привет!\"}]}'\n"
-              "Остановить: Ctrl+C", flush=True)
+    if not args.idle_timeout > 0:
+        parser.error("--idle-timeout должен быть больше нуля")
     if args.parent_watch:
         threading.Thread(target=_exit_when_stdin_closes, daemon=True).start()
     try:
-        server.serve_forever(poll_interval=0.2)
+        asyncio.run(_serve(args))
     except KeyboardInterrupt:
         pass
-    finally:
-        server.server_close()
 
 
 if __name__ == "__main__":

@@ -55,11 +55,11 @@ class PracticeProvider:
 
     # --- control ------------------------------------------------------------------
     def _call(self, method: str, action: str, body: dict[str, Any] | None = None) -> Any:
-        """A control call ``/_practice/<action>``."""
+        """A control call ``/_practice/<action>`` (control calls need the practice key)."""
         return self._request(urllib.request.Request(
             f"{self.url}/_practice/{action}", method=method,
             data=None if body is None else json.dumps(body).encode(),
-            headers={"Content-Type": "application/json"},
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {self.key}"},
         ))
 
     def _request(self, request: urllib.request.Request) -> Any:

@@ -197,7 +197,7 @@ def test_hang_fault_outlasts_client_timeout_and_provider_recovers(provider):
     {"times": 1, "probability": 0.5}, {"model": ""}, {"colour": "red"}, {"retry_after": -1},
 ])
 def test_bad_fault_control_is_400(provider, body):
-    r = httpx.post(provider.url + "/_practice/faults", json=body)
+    r = httpx.post(provider.url + "/_practice/faults", json=body, headers={"Authorization": f"Bearer {PRACTICE_KEY}"})
     assert r.status_code == 400 and r.json()["error"]["message"]
 
 
@@ -496,7 +496,7 @@ def test_concurrent_calls_overshoot_the_credit_limit(provider):
     ("limits", {"rpm": 1, "retry_after": "no"}),
 ])
 def test_bad_key_and_limit_control_is_400(provider, action, body):
-    r = httpx.post(f"{provider.url}/_practice/{action}", json=body)
+    r = httpx.post(f"{provider.url}/_practice/{action}", json=body, headers={"Authorization": f"Bearer {PRACTICE_KEY}"})
     assert r.status_code == 400 and r.json()["error"]["message"]
 
 

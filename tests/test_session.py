@@ -181,7 +181,7 @@ def test_online_mode_uses_the_online_service_and_practice_blocks_use_the_simulat
                                 "--parent-watch", "--latency-scale", "0", "--key", standin_key],
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
-        online = PracticeProvider(json.loads(standin.stdout.readline())["url"])
+        online = PracticeProvider(json.loads(standin.stdout.readline())["url"], standin_key)  # its control key
         code = textwrap.dedent("""
             import litellm
             from course_helpers import start_lesson
