@@ -54,24 +54,32 @@ def test_going_online_leaves_no_practice_key_for_other_services(tmp_path) -> Non
     import os
     import sys
 
-    code = ("import os, json\nfrom course_helpers import start_lesson\nfrom course_helpers.session import stop_lesson\n"
-            "c = start_lesson('00', quiet=True)\nstop_lesson()\n"
-            "import threading\nfrom course_helpers.practice import make_server\n"
-            "standin = make_server(key='real-key-typed-by-the-learner', latency_scale=0)\n"
-            "threading.Thread(target=standin.serve_forever, daemon=True).start()\n"
-            "os.environ['COURSE_ONLINE_BASE'] = f'http://127.0.0.1:{standin.server_address[1]}/api/v1'\n"
-            "os.environ['COURSE_MODE'] = 'online'\nos.environ['OPENROUTER_API_KEY'] = 'real-key-typed-by-the-learner'\n"
-            "c = start_lesson('00', quiet=True)\n"
-            "env = open(f'/proc/{c.provider.process.pid}/environ', 'rb').read().decode()\n"
-            "kids = open(f'/proc/{c.provider.process.pid}/task/{c.provider.process.pid}/children').read().split()\n"
-            "env += ''.join(open(f'/proc/{k}/environ', 'rb').read().decode() for k in kids)\n"
-            "print(json.dumps({'mode': c.mode, 'openai_key': os.environ.get('OPENAI_API_KEY'),\n"
-            "                  'key_in_provider': 'real-key' in env}))\n")
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and k != "COURSE_MODE"}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60,
-                         cwd=tmp_path).stdout
-    result = json.loads(out.strip().splitlines()[-1])
-    assert result == {"mode": "online", "openai_key": None, "key_in_provider": False}
+    real = "real-key-typed-by-the-learner"
+    standin = subprocess.Popen([sys.executable, "-m", "course_helpers.practice", "--port", "0", "--ready-json",
+                                "--parent-watch", "--latency-scale", "0", "--key", real],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        online = json.loads(standin.stdout.readline())["url"] + "/api/v1"
+        code = ("import os, json\nfrom course_helpers import start_lesson\nfrom course_helpers.session import stop_lesson\n"
+                "c = start_lesson('00', quiet=True)\nstop_lesson()\n"
+                f"os.environ['COURSE_MODE'] = 'online'\nos.environ['OPENROUTER_API_KEY'] = {real!r}\n"
+                "c = start_lesson('00', quiet=True)\n"
+                "pid = c.provider.process.pid\n"
+                "env = open(f'/proc/{pid}/environ', 'rb').read().decode()\n"
+                "kids = open(f'/proc/{pid}/task/{pid}/children').read().split()\n"
+                "env += ''.join(open(f'/proc/{k}/environ', 'rb').read().decode() for k in kids)\n"
+                "print(json.dumps({'mode': c.mode, 'openai_key': os.environ.get('OPENAI_API_KEY'),\n"
+                "                  'key_in_provider': 'real-key' in env}))\n")
+        env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and k != "COURSE_MODE"}
+        env["COURSE_ONLINE_BASE"] = online
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60,
+                              cwd=tmp_path)
+        assert done.returncode == 0, done.stderr[-2000:]
+        result = json.loads(done.stdout.strip().splitlines()[-1])
+        assert result == {"mode": "online", "openai_key": None, "key_in_provider": False}
+    finally:
+        standin.kill()
+        standin.wait()
 
 
 def test_redis_password_is_never_printed(monkeypatch) -> None:
