@@ -11,7 +11,7 @@ from collections import defaultdict
 def main(path: str, version: str) -> None:
     lessons: dict[str, dict[str, list[str]]] = defaultdict(lambda: {"holds": [], "changed": []})
     for case in ET.parse(path).getroot().iter("testcase"):
-        lesson = re.search(r"test_claims_(\d\d)", case.get("classname", "") + case.get("file", ""))
+        lesson = re.search(r"test_claims_(\d\d|openrouter)", case.get("classname", "") + case.get("file", ""))
         key = lesson.group(1) if lesson else "??"
         broken = case.find("failure") is not None or case.find("error") is not None
         skipped = case.find("skipped") is not None
