@@ -307,12 +307,13 @@ print("второй Router отправил быстрому d2 больше 2/3
 import time
 import uuid
 
-# счётчики поминутные: не начинаем за пару секунд до смены минуты
-if time.localtime().tm_sec > 57:
-    time.sleep(61 - time.localtime().tm_sec)
-
 course.provider.reset()
 course.provider.set_latency(MODEL, base_ms=5, per_token_ms=0)
+
+# счётчики поминутные: пять запросов должны уложиться в одну минуту,
+# поэтому в последние 15 секунд минуты ждём начала следующей
+if time.gmtime().tm_sec > 45:
+    time.sleep(61 - time.gmtime().tm_sec)
 
 
 def attempt(router) -> str:
