@@ -102,3 +102,11 @@ def test_openai_models_without_an_openai_key_fail_before_any_request(provider, m
 
 def test_get_llm_provider_splits_the_openrouter_name() -> None:
     assert litellm.get_llm_provider(MODEL)[:2] == ("openai/gpt-4o-mini", "openrouter")
+
+
+def test_401_is_authentication_error(provider) -> None:
+    """The glossary's example of an exception LiteLLM maps a provider error to."""
+    provider.fail("openai/gpt-4o-mini", 401, times=1)
+    with pytest.raises(litellm.AuthenticationError) as info:
+        litellm.completion(model=MODEL, messages=msgs("Привет!"))
+    assert info.value.status_code == 401
