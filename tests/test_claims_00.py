@@ -58,6 +58,7 @@ def test_openrouter_cost_comes_from_usage_cost_not_the_price_map(provider) -> No
     assert response._hidden_params["response_cost"] == pytest.approx(billed, rel=1e-9)
     assert response.usage.cost == pytest.approx(billed, rel=1e-9)
     assert MODEL not in litellm.model_cost
+    assert not [name for name in litellm.model_cost if name.startswith("openrouter/")]  # q4: no openrouter/* at all
     with pytest.raises(Exception) as info:
         litellm.completion_cost(response)
     assert type(info.value).__name__ == "ModelNotMappedError" and "isn't mapped" in str(info.value)

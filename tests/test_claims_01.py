@@ -119,6 +119,37 @@ def test_disk_cache_shared_with_a_second_process_and_first_hit_imports(provider,
     assert provider.stats()["requests"] == before  # the provider got 0 new requests
 
 
+BLOCKED_IMPORT = """
+import sys, tempfile, importlib.abc
+blocked = sys.argv[1]
+
+
+class Block(importlib.abc.MetaPathFinder):  # as if the package were not installed
+    def find_spec(self, name, path, target=None):
+        if name.split(".")[0] == blocked:
+            raise ModuleNotFoundError(f"No module named '{name}'", name=name)
+
+
+sys.meta_path.insert(0, Block())
+import litellm
+from litellm.caching.caching import LiteLLMCacheType
+m = [{"role": "user", "content": sys.argv[2]}]
+try:
+    litellm.enable_cache(type=LiteLLMCacheType.DISK, disk_cache_dir=tempfile.mkdtemp())
+    litellm.completion(model="openrouter/openai/gpt-4o-mini", messages=m)
+    litellm.completion(model="openrouter/openai/gpt-4o-mini", messages=m)
+except ModuleNotFoundError as error:
+    print(error)
+"""
+
+
+@pytest.mark.parametrize("package,message", [("diskcache", "Please install litellm with `litellm[caching]`"),
+                                             ("fastapi", "No module named 'fastapi'")])
+def test_without_the_caching_packages_enable_or_the_first_hit_fails(provider, package, message) -> None:
+    """1.1: a plain `pip install litellm` has no diskcache (enable_cache fails) and no fastapi (the first hit fails)."""
+    assert message in run_child(BLOCKED_IMPORT, package, msgs("plain-install")[0]["content"])
+
+
 def test_first_hit_is_slower_than_later_hits(provider, tmp_path) -> None:
     code = """
     import sys, time, litellm
@@ -641,3 +672,13 @@ def test_setup_caching_local_and_redis_ttl(redis_url) -> None:
     cache = setup_caching("redis")  # replaces the enabled cache (enable_cache would keep it)
     assert cache is litellm.cache and cache is not local
     assert type(cache.cache).__name__ == "RedisCache" and cache.ttl == 3600
+
+
+def test_setup_caching_explains_a_litellm_without_disk(monkeypatch) -> None:
+    """1.7: on a LiteLLM without DISK (1.109+), setup_caching('disk') says what to use instead of an AttributeError."""
+    from course_helpers import project
+
+    without_disk = type("LiteLLMCacheType", (), {"LOCAL": LiteLLMCacheType.LOCAL, "REDIS": LiteLLMCacheType.REDIS})
+    monkeypatch.setattr(project, "LiteLLMCacheType", without_disk)
+    with pytest.raises(RuntimeError, match="DISK удалён в 1.109.0"):
+        project.setup_caching("disk")

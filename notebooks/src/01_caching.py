@@ -29,6 +29,7 @@ import sys
 import time
 
 import litellm
+import redis
 from litellm.caching.caching import Cache, LiteLLMCacheType
 
 from course_helpers import RedisUnavailable, check, hint, predict, progress, quiz, redis_url, reveal, solution
@@ -421,13 +422,17 @@ print("после litellm.cache = Cache():", type(litellm.cache.cache).__name__,
 p = msgs("Кэш в памяти")
 with course.practice():
     fast_provider()
+    litellm.cache = Cache()
     litellm.completion(model=MODEL, messages=p)
     b = served(); show("LOCAL: повтор", litellm.completion(model=MODEL, messages=p), b)
     litellm.cache = Cache()
     b = served(); show("LOCAL: новый объект Cache()", litellm.completion(model=MODEL, messages=p), b)
 
-    litellm.cache = Cache(type=LiteLLMCacheType.DISK, disk_cache_dir=str(cache_dir))  # как после перезапуска
-    b = served(); show("DISK заново, та же папка (вопрос из 1.1)", litellm.completion(model=MODEL, messages=question), b)
+    folder = str(course.fresh_dir("disk_again"))
+    litellm.cache = Cache(type=LiteLLMCacheType.DISK, disk_cache_dir=folder)
+    litellm.completion(model=MODEL, messages=p)
+    litellm.cache = Cache(type=LiteLLMCacheType.DISK, disk_cache_dir=folder)  # новый объект — как после перезапуска
+    b = served(); show("DISK: новый объект, та же папка", litellm.completion(model=MODEL, messages=p), b)
 
 # %% [markdown]
 # Так дисковый кэш переживает и перезапуск ядра: новый процесс с тем же `disk_cache_dir` получает попадание
@@ -512,8 +517,6 @@ with course.practice():
 if REDIS is None:
     print("Redis недоступен — ячейка пропущена.")
 else:
-    import redis
-
     inspector = redis.Redis.from_url(REDIS)  # обычный клиент redis-py: посмотрим, что внутри
     server_1 = Cache(type=LiteLLMCacheType.REDIS, url=REDIS)
     server_2 = Cache(type=LiteLLMCacheType.REDIS, url=REDIS)
@@ -540,6 +543,8 @@ else:
 if REDIS is None:
     print("Redis недоступен — ячейка пропущена.")
 else:
+    inspector = redis.Redis.from_url(REDIS)
+
     def redis_entry(label, text):
         """Запрос через текущий кэш; печатает ключ записи и сколько ей осталось жить."""
         key = litellm.cache.get_cache_key(model=MODEL, messages=msgs(text))
