@@ -365,10 +365,11 @@ register_prediction(Prediction(
     judge=lambda was_hit: KEY_OPTIONS[0] if was_hit else KEY_OPTIONS[1],
 ))
 
-HIT_OPTIONS = ["попаданием", "промахом"]
+HIT_OPTIONS = ["попадание: ответ из кэша", "промах: запрос уйдёт к провайдеру"]
 register_prediction(Prediction(
     id="01.p4",
-    question="Новый вопрос отправлен с caching=False, а следующий такой же — обычным вызовом. Он будет…",
+    question="Новый вопрос отправлен с caching=False, а следующий такой же — обычным вызовом. "
+             "Что получит второй вызов?",
     options=HIT_OPTIONS,
     explanation="caching=False только пропускает чтение из кэша, а ответ всё равно записывает (LiteLLM не пишет в "
                 "кэш лишь при no-store). Поэтому следующий обычный вызов — попадание. Мимо кэша совсем: "
