@@ -148,10 +148,6 @@ print("его же вычисляет litellm.cache.get_cache_key:",
 reveal("01.p2", observed)
 
 # %% [markdown]
-# > **Важно:** проверка промаха `r._hidden_params.get("cache_hit") == False` не сработает никогда, а
-# > `r._hidden_params["cache_hit"]` на промахе падает с `KeyError`. Попадание —
-# > `r._hidden_params.get("cache_hit") is True`, промах — `not r._hidden_params.get("cache_hit")`.
-#
 # ### Задание 1.1 · отладка. Отчёт о кэше
 #
 # Наш сервис раз в день строит отчёт о кэше: сколько ответов пришло из кэша, сколько от провайдера и
