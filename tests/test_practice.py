@@ -192,6 +192,32 @@ def test_hang_fault_outlasts_client_timeout_and_provider_recovers(provider):
     assert provider.healthy()
 
 
+def test_reset_ends_a_hang_in_progress(provider):
+    """A checker that gave up on a learner's call without a timeout resets the provider: the hung
+    request then ends at once (the connection is dropped) instead of after HANG_LIMIT_S."""
+    import threading
+
+    provider.fail("openai/gpt-4o", kind="hang", times=1)
+    errors: list[BaseException] = []
+
+    def call() -> None:
+        try:
+            httpx.post(provider.api_base() + "/chat/completions", json={"model": "openai/gpt-4o", "messages": M},
+                       headers={"Authorization": f"Bearer {PRACTICE_KEY}"}, timeout=30)
+        except httpx.HTTPError as e:
+            errors.append(e)
+
+    worker = threading.Thread(target=call)
+    worker.start()
+    time.sleep(0.5)
+    assert worker.is_alive()  # hanging
+    start = time.perf_counter()
+    provider.reset()
+    worker.join(5)
+    assert not worker.is_alive() and time.perf_counter() - start < 2
+    assert len(errors) == 1 and isinstance(errors[0], httpx.RemoteProtocolError)
+
+
 @pytest.mark.parametrize("body", [
     {"kind": "explode"}, {"status": 299}, {"status": "503"}, {"times": 0}, {"probability": 1.5},
     {"times": 1, "probability": 0.5}, {"model": ""}, {"colour": "red"}, {"retry_after": -1},
