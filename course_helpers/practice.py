@@ -1214,7 +1214,8 @@ class Exchange:
             raise
         first, per_token = self.state.delays("default", spec.name, completion)
         self.state.record(deployment="default", model=spec.name, status=200, prompt_tokens=prompt_count,
-                          completion_tokens=completion, cost=data.cost_usd(spec, prompt_count, completion))
+                          completion_tokens=completion, cost=data.cost_usd(spec, prompt_count, completion),
+                          max_tokens=max_tokens, stream=stream)
         tokens = {"prompt": prompt_count, "completion": completion}
         if stream:
             await self._start_stream("application/x-ndjson", headers)

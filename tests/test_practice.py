@@ -320,6 +320,16 @@ def test_generate_streams_ndjson(provider):
     assert httpx.post(provider.generate_url, json={"prompt": "x", "stream": "yes"}).status_code == 400
 
 
+def test_generate_log_keeps_what_was_asked(provider):
+    """Lesson 04's checkers judge the request /generate received: its max_tokens and whether it streamed."""
+    provider.set_latency_scale(0.0)
+    httpx.post(provider.generate_url, json={"prompt": "Привет!", "max_tokens": 7})
+    httpx.post(provider.generate_url, json={"prompt": "Привет!"})
+    with httpx.stream("POST", provider.generate_url, json={"prompt": "Привет!", "max_tokens": 9, "stream": True}) as r:
+        r.read()
+    assert [(e["max_tokens"], e["stream"]) for e in provider.log()] == [(7, False), (100, False), (9, True)]
+
+
 def test_stream_takes_as_long_as_a_plain_answer(http, provider):
     provider.set_latency_scale(1.0)
     provider.set_latency("openai/gpt-4o-mini", base_ms=50, per_token_ms=5, jitter=0)

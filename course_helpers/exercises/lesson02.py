@@ -14,6 +14,7 @@ Exercises (each judged by driving real faults at the practice provider and readi
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from dataclasses import dataclass
@@ -99,6 +100,20 @@ def run_with_deadline(function: Callable[..., Any], *args: Any, deadline: float,
     return Outcome(box["result"], box["error"], box["seconds"], finished=True)
 
 
+def restores_provider(check: Callable[[Any], str]) -> Callable[[Any], str]:
+    """A checker that leaves the practice provider clean (no faults, limits or latency changes), passed
+    or failed: the lesson's next cells must not meet a fault the check armed."""
+
+    @functools.wraps(check)
+    def checked(answer: Any) -> str:
+        try:
+            return check(answer)
+        finally:
+            provider().reset()
+
+    return checked
+
+
 def _quiet_provider() -> None:
     """Clean provider with latency off: the checks measure the learner's waits, not the model's."""
     provider().reset()
@@ -177,6 +192,7 @@ SEND_SWITCH = ["429", "503", "500", "502"]  # primary fails like this (for LOOP_
 SEND_STOP = [("401", litellm.AuthenticationError), ("400", litellm.BadRequestError)]
 
 
+@restores_provider
 def check_send(send: Callable[[list[str], list[dict]], str]) -> str:
     expect(callable(send), "ожидается функция send(models, messages).")
     models = [PRIMARY, FALLBACK]
@@ -355,6 +371,7 @@ def _request_times(model: str) -> list[float]:
     return [entry["t"] for entry in provider().log() if entry["model"] == model_id(model)]
 
 
+@restores_provider
 def check_call_with_retry(call_with_retry: Callable[..., str]) -> str:
     expect(callable(call_with_retry), "ожидается функция call_with_retry(model, messages, max_retries=2).")
     prompt = "Проверка задания 02.2: что такое Retry-After?"
@@ -568,6 +585,7 @@ def _play(reliable_call: Callable[[list[dict]], str], scenario: Scenario, prompt
     return run_with_deadline(reliable_call, _messages(prompt), deadline=SLA_SECONDS + GRACE)
 
 
+@restores_provider
 def check_reliable_call(reliable_call: Callable[[list[dict]], str]) -> str:
     expect(callable(reliable_call), "ожидается функция reliable_call(messages).")
     slowest = 0.0
@@ -598,7 +616,6 @@ def check_reliable_call(reliable_call: Callable[[list[dict]], str]) -> str:
         expect(done.seconds <= SLA_SECONDS, f"{label}: вызов занял {done.seconds:.2f} с, а требование — не дольше "
                                             f"{SLA_SECONDS:g} с. Сократите паузы между попытками или таймаут.")
         slowest = max(slowest, done.seconds)
-    provider().reset()  # latency back to the lesson's setting
     return (f"все {len(BAD_DAY)} вызовов плохого дня уложились в требование: самый долгий — {slowest:.2f} с, "
             f"не больше {SLA_REQUESTS} запросов, 400 и 401 без повторов.")
 
