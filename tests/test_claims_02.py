@@ -541,3 +541,15 @@ def test_classes_that_exist_but_openrouter_does_not_raise() -> None:
     assert issubclass(litellm.PermissionDeniedError, openai.APIError)
     assert issubclass(litellm.InternalServerError, openai.APIError)
     assert MAP["403"][0][0] == MAP["500"][0][0] == "APIError"
+
+
+def test_seed_tuple_lets_the_same_faults_escape_on_openai(provider) -> None:
+    """§2.8 sidebar: through openai/ the escaping 500 and 502 are InternalServerError and BadGatewayError."""
+    escaped = []
+    for fault in ("429", "504", "503", "500", "502", "403", "402"):
+        provider.reset()
+        error, _, _ = provoke(provider, OPENAI, fault, num_retries=0)
+        if seed_clause(error)[0] == "except Exception":
+            escaped.append((fault, type(error).__name__))
+    assert escaped == [("503", "ServiceUnavailableError"), ("500", "InternalServerError"),
+                       ("502", "BadGatewayError"), ("403", "APIError"), ("402", "APIError")]
