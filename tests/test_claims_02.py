@@ -65,6 +65,16 @@ MRO = {  # first four MRO entries of every class on the map
 }
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _warm_paths(course) -> None:
+    """One plain call on each path before the map: the map's calls have a 1 s timeout, and a cold
+    process's first request (lazy imports in LiteLLM and in the provider) can exceed it on a busy machine."""
+    course.provider.reset()
+    for model in (OPENROUTER, OPENAI):
+        litellm.completion(model=model, messages=MESSAGES)
+    course.provider.reset()
+
+
 def provoke(provider, model: str, fault: str, **options) -> tuple[BaseException | None, int, float]:
     """The notebook's ``provoke``: one call under one fault -> (exception, requests, seconds)."""
     extra = inject(provider, fault, model)
