@@ -77,6 +77,11 @@ class Drawn:
         return len(inside) > 0 or any(b_low <= high + pad and b_high >= low - pad for b_low, b_high in self.bins)
 
 
+def _num(value: float) -> str:
+    """A number for a Russian message: 4 significant digits, decimal comma."""
+    return f"{value:.4g}".replace(".", ",")
+
+
 def _numbers(values: object) -> np.ndarray:
     try:
         array = np.asarray(values, dtype=float).ravel()
@@ -182,11 +187,11 @@ def _place(fig: Figure, groups: dict[str, Sequence[float]]) -> dict[str, Placeme
             raise FigureProblem("на графике ничего не нарисовано: постройте замеры, которые функция получила.")
         if summary:
             raise FigureProblem(f"группа «{name}»: на графике не видно всех её замеров (самый быстрый — "
-                                f"{min(values):g} мс, самый медленный — {max(values):g} мс). Покажите все "
+                                f"{_num(min(values))} мс, самый медленный — {_num(max(values))} мс). Покажите все "
                                 "замеры, которые функция получила, — точками (scatter), box plot, violin или "
                                 "гистограммой, а не одно среднее или медиану.")
         raise FigureProblem(f"на графике не нашлось группы «{name}»: её замеры ({len(values)} шт., "
-                            f"{min(values):g}–{max(values):g} мс) не нарисованы.")
+                            f"{_num(min(values))}–{_num(max(values))} мс) не нарисованы.")
     return placed
 
 
@@ -195,7 +200,7 @@ def _check_scale(placed: dict[str, Placement], groups: dict[str, Sequence[float]
         low, high = _limits(p.ax, p.dim)
         values = groups[name]
         if p.t.forward(min(values)) < low - 1e-12 or p.t.forward(max(values)) > high + 1e-12:
-            raise FigureProblem(f"часть замеров группы «{name}» за пределами оси: её пределы {low:g}…{high:g}. "
+            raise FigureProblem(f"часть замеров группы «{name}» за пределами оси: её пределы {_num(low)}…{_num(high)}. "
                                 "Уберите ручные set_ylim / set_xlim или расширьте их.")
     fast = min(groups, key=lambda name: max(groups[name]))
     slow = max(groups, key=lambda name: max(groups[name]))
@@ -206,8 +211,8 @@ def _check_scale(placed: dict[str, Placement], groups: dict[str, Sequence[float]
     if not same_axis and _limits(p.ax, p.dim)[1] <= 50 * p.t.forward(max(groups[fast])):
         return  # the fast group has an axis of its own, scaled to it
     low, high = _limits(p.ax, p.dim)
-    raise FigureProblem(f"шкала линейная: ось идёт до {high:g}, и замеры «{fast}» (около "
-                        f"{p.t.forward(float(np.median(groups[fast]))):g}) сливаются с нулём — разницу в сотни раз "
+    raise FigureProblem(f"шкала линейная: ось идёт до {_num(high)}, и замеры «{fast}» (около "
+                        f"{_num(p.t.forward(float(np.median(groups[fast]))))}) сливаются с нулём — разницу в сотни раз "
                         "на ней не прочитать. Включите логарифмическую шкалу: ax.set_yscale('log') (или "
                         "ax.set_xscale('log') для горизонтальной оси).")
 
