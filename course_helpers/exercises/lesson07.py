@@ -1095,6 +1095,7 @@ def check_make_guard(make: Callable[[float], Callable[[str], Any]]) -> str:
     saved_budget = litellm.max_budget
     results = []
     try:
+        make(1.0)  # a factory makes no calls: a stub is "not attempted" before the tokenizer loads
         for units in (3.5, 6.5):  # two limits: a guard counting calls instead of money shows up
             with fresh_disk_cache(f"check-07.9-{units}"):
                 results.append(_judge_guard(make, units, p))
