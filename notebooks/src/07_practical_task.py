@@ -33,6 +33,7 @@ import time
 
 import litellm
 import matplotlib.pyplot as plt
+from IPython.display import display
 from litellm.caching.caching import LiteLLMCacheType
 
 from course_helpers import check, hint, predict, progress, quiz, reveal, setup_caching, solution
@@ -414,8 +415,9 @@ check("07.7", plot_latency)
 
 # %%
 if passed("07.7") and samples:
-    plot_latency(samples)
-    plt.show()
+    figure = plot_latency(samples)
+    display(figure)  # показывает и Figure, созданную без pyplot
+    plt.close(figure)
 else:
     print("⏳ Когда проверки 07.6 и 07.7 пройдут, здесь будет ваш график по вашему замеру.")
 
