@@ -1,0 +1,235 @@
+"""The grading command end to end: a synthetic class of one lesson (``grading_class.py``) graded in
+sandboxes, with the expected verdict for every student, what each hostile notebook got, and the
+report files; then the pieces (who is who, verdicts from a progress file, escaping) on their own.
+
+The class is graded once (module fixture) at latency 0 with short time limits, four notebooks at a
+time: about a minute and a half on 2 CPUs, most of it the two time limits of the hanging notebook.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+import nbformat
+import pytest
+
+import grading_class
+from course_helpers import grade, grade_report, sandbox
+from course_helpers.predictions import Prediction, register_prediction
+from course_helpers.quizzes import Question, register_question
+
+LESSON = "00"
+SETTINGS = grade.Settings(cell_timeout=20, notebook_timeout=150, latency=0, jobs=4)
+IDS = grading_class.lesson_exercises(LESSON)
+QUESTIONS = len(grading_class.questions(LESSON))
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    base = tmp_path_factory.mktemp("grading")
+    mode = sandbox.isolation()
+    outside = base / "outside"
+    outside.mkdir()
+    targets = [outside / "from-student.txt"]
+    grading_class.write_class(base / "class", LESSON, targets, bypass_netguard=mode == "bwrap")
+    results = grade.grade([base / "class"], base / "report", SETTINGS, log=lambda *_: None)
+    return {"base": base, "mode": mode, "targets": targets, "report": base / "report",
+            "by": {g.submission.student: g for g in results}}
+
+
+def _outputs(graded: dict, student: str) -> list[str]:
+    """What each code cell of the student's executed notebook printed."""
+    nb = nbformat.read(graded["by"][student].executed, as_version=4)
+    return ["".join(o.get("text", "") for o in c.outputs) for c in nb.cells if c.cell_type == "code"]
+
+
+def test_complete_submission_passes_everything(graded: dict) -> None:
+    result = graded["by"]["complete"]
+    assert {k: v.status for k, v in result.verdicts.items()} == {k: "passed" for k in IDS}, result.verdicts
+    assert not any(v.by_grader for v in result.verdicts.values())
+    assert result.quiz == (QUESTIONS, QUESTIONS, QUESTIONS)
+    assert result.run == "без ошибок" and result.problems == []
+
+
+def test_partly_wrong_submission_gets_the_checkers_message(graded: dict) -> None:
+    result = graded["by"]["partly_wrong"]
+    *right, wrong = IDS
+    assert all(result.verdicts[k].status == "passed" for k in right)
+    assert result.verdicts[wrong].status == "failed" and len(result.verdicts[wrong].message) > 10
+    assert result.quiz == (QUESTIONS, QUESTIONS, 0)
+    row = next(line for line in (graded["report"] / "report.md").read_text().splitlines()
+               if line.startswith("| partly_wrong |"))
+    assert f"❌ неверно: {result.verdicts[wrong].message[:40]}" in row
+
+
+def test_deleted_check_cells_are_checked_after_the_last_cell(graded: dict) -> None:
+    result = graded["by"]["skipped_checks"]
+    assert all(v.status == "passed" and v.by_grader for v in result.verdicts.values()), result.verdicts
+    assert "проверено грейдером" in (graded["report"] / "report.md").read_text()
+
+
+def test_renamed_function_is_not_checked_with_the_reason(graded: dict) -> None:
+    result = graded["by"]["renamed"]
+    for exercise_id in IDS:
+        verdict = result.verdicts[exercise_id]
+        name = grading_class.exercises()[exercise_id].answer_name
+        assert verdict.status == "not_checked"
+        assert "NameError" in verdict.message and f"объекта {name} в ноутбуке нет" in verdict.message
+
+
+def test_broken_setup_cell_fails_every_check_with_a_clear_message(graded: dict) -> None:
+    result = graded["by"]["broken_setup"]
+    assert all(v.status == "failed" and "start_lesson" in v.message for v in result.verdicts.values())
+    assert "TypeError" in result.problems[0] and "latency" in result.problems[0]
+
+
+def test_hanging_cells_are_interrupted_and_a_stuck_kernel_ends_the_run(graded: dict) -> None:
+    result = graded["by"]["hangs"]
+    assert all(v.status == "passed" for v in result.verdicts.values())  # the run went on after the interrupt
+    timeouts = [p for p in result.problems if f"не завершилась за {SETTINGS.cell_timeout} с" in p]
+    assert len(timeouts) == 2, result.problems
+    assert any("ядро не ответило на прерывание" in p for p in result.problems)
+    assert result.run == "остановлен: время"
+    assert result.seconds < SETTINGS.notebook_timeout  # stopped at the stuck cell, not at the notebook limit
+
+
+def test_hostile_notebook_is_contained(graded: dict) -> None:
+    result = graded["by"]["hostile"]
+    assert all(v.status == "passed" for v in result.verdicts.values())  # its checks still count
+    writes, network, flood, fork = _outputs(graded, "hostile")[-4:]
+    as_root = os.geteuid() == 0
+    if graded["mode"] == "bwrap" or as_root:  # bwrap: read-only; rlimits as root: another user
+        assert writes.count("не записал") == len(graded["targets"]), writes
+        assert not any(path.exists() for path in graded["targets"])
+    assert "сети нет" in network and "сеть есть" not in network
+    if graded["mode"] == "bwrap":  # a raw socket goes around the Python guard, not around the namespace
+        assert "сети в обход нет: OSError [Errno 101]" in network, network
+    assert "дальнейший вывод ячейки отброшен" in flood and len(flood) < SETTINGS.cell_output_kb * 1024 + 500
+    assert any("слишком большой вывод" in p for p in result.problems)
+    assert "fork остановлен после" in fork
+    assert int(fork.split("после")[1].split()[0]) < SETTINGS.limits.processes
+    if as_root:  # every process of the sandboxes' users is gone
+        users = {sandbox.FIRST_UID + slot for slot in range(SETTINGS.jobs)}
+        left = [p for p in Path("/proc").glob("[0-9]*") if p.exists() and _uid(p) in users]
+        assert not left, left
+
+
+def _uid(proc: Path) -> int | None:
+    try:
+        return proc.stat().st_uid
+    except OSError:
+        return None
+
+
+def test_unreadable_file_is_reported_not_run(graded: dict) -> None:
+    result = graded["by"]["not_a_notebook"]
+    assert result.run == "не запускался" and "не читается как ноутбук" in result.problems[0]
+    assert result.submission.lesson == LESSON  # from its file name: it sits in the lesson's table
+    assert all(v.status == "not_checked" for v in result.verdicts.values())
+
+
+def test_report_files(graded: dict) -> None:
+    report = graded["report"]
+    text = (report / "report.md").read_text(encoding="utf-8")
+    students = sorted(graded["by"])
+    assert all(f"| {student} |" in text for student in students)
+    assert ("bubblewrap" in text) if graded["mode"] == "bwrap" else ("⚠️ слабее" in text)
+    with open(report / f"lesson-{LESSON}.csv", encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert sorted(r["ученик"] for r in rows) == students
+    by = {r["ученик"]: r for r in rows}
+    assert all(by["complete"][f"{k} статус"] == "верно" for k in IDS)
+    assert by["partly_wrong"][f"{IDS[-1]} статус"] == "неверно" and by["partly_wrong"][f"{IDS[-1]} сообщение"]
+    assert all(by["skipped_checks"][f"{k} статус"] == "верно (грейдер)" for k in IDS)
+    for student in students:
+        feedback = (report / "feedback" / f"{student}.md").read_text(encoding="utf-8")
+        assert feedback.startswith(f"# Результаты проверки: {student}") and "Задание" in feedback
+    assert "Подсказка: `hint(" in (report / "feedback" / "partly_wrong.md").read_text(encoding="utf-8")
+
+
+# --- the pieces, without kernels ------------------------------------------------------------------
+
+def _notebook(path: Path, setup: str = 'course = start_lesson("00")') -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(setup)]), path)
+    return path
+
+
+def test_who_is_who(tmp_path: Path) -> None:
+    _notebook(tmp_path / "class" / "ivanov" / "00_start.ipynb")
+    _notebook(tmp_path / "class" / "ivanov" / "00_start-копия.ipynb")
+    _notebook(tmp_path / "class" / "petrov.ipynb", 'course = start_lesson("3")')
+    _notebook(tmp_path / "class" / ".ipynb_checkpoints" / "x-checkpoint.ipynb")
+    single = _notebook(tmp_path / "sidorov" / "05_routing.ipynb", "print(1)")
+    found = {(s.student, s.lesson) for s in grade.find_submissions([tmp_path / "class", single])}
+    assert found == {("ivanov (00_start.ipynb)", "00"), ("ivanov (00_start-копия.ipynb)", "00"),
+                     ("petrov", "03"), ("sidorov", "05")}
+    unknown = grade.find_submissions([_notebook(tmp_path / "x.ipynb", "print(1)")])[0]
+    assert unknown.lesson is None and "--lesson" in unknown.problem
+    assert grade.find_submissions([tmp_path / "x.ipynb"], lesson="02")[0].problem is None
+
+
+def test_verdicts_from_a_progress_file() -> None:
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('check("00.1", first_call)')])
+    progress = {"version": 2, "exercises": {"00.1": {"attempts": 2, "passed": False, "last": "failed",
+                                                      "message": "вернулся не тот текст"}}}
+    assert grade.verdicts_for("00", progress, nb, {"cells": []})["00.1"] == grade.Verdict("failed", "вернулся не тот текст")
+    progress["exercises"]["00.1"].update(passed=True, last="failed")  # passed once in the run: passed
+    assert grade.verdicts_for("00", progress, nb, {"cells": []})["00.1"].status == "passed"
+    old = {"00.1": {"attempts": 1, "passed": False, "last": "failed"}}  # the first layout, no message
+    assert grade.verdicts_for("00", old, nb, None)["00.1"] == grade.Verdict("failed", "")
+    crashed = {"cells": [{"index": 0, "status": "error", "ename": "ValueError", "evalue": "плохо"}]}
+    verdict = grade.verdicts_for("00", {}, nb, crashed)["00.1"]
+    assert verdict.status == "not_checked" and "ValueError: плохо" in verdict.message
+    unreached = grade.verdicts_for("00", {}, nb, {"cells": [], "kernel": "stuck"})["00.1"]
+    assert "не дошло до ячейки проверки" in unreached.message
+    for garbage in (None, [], {"version": 2, "exercises": []}, {"version": 2, "exercises": {"00.1": 5}}):
+        assert grade.verdicts_for("00", garbage, nb, None)["00.1"].status == "not_checked"
+
+
+register_question(Question(id="97.q1", text="?", options=["a", "b"], correct=1, explanation="."))
+register_question(Question(id="97.q2", text="?", options=None, correct=2.0, explanation="."))
+register_prediction(Prediction(id="97.p1", question="?", options=["0", "1"], explanation="."))
+
+
+def test_quiz_and_predictions_are_counted() -> None:
+    progress = {"version": 2, "quiz": {"97.q1": {"attempts": 2, "first_correct": False, "correct": True},
+                                       "97.q2": {"attempts": 1, "first_correct": True, "correct": True},
+                                       "99.q1": {"first_correct": True}},
+                "predictions": {"97.p1": {"choice": "1", "first_correct": True}}}
+    assert grade.quiz_and_predictions("97", progress) == ((2, 2, 1), (1, 1, 1))
+    assert grade.quiz_and_predictions("97", {}) == ((2, 0, 0), (1, 0, 0))
+
+
+def test_report_escapes_what_students_wrote(tmp_path: Path) -> None:
+    submission = grade.Submission("=cmd|' /C calc'!A0", tmp_path / "00_start.ipynb", "00")
+    result = grade.Graded(submission, {"00.1": grade.Verdict("failed", "ваш код упал: a | b\n<script>x</script>")},
+                          run="без ошибок", seconds=3)
+    text = grade_report.markdown([result], SETTINGS, "bwrap", 3)
+    row = next(line for line in text.splitlines() if line.startswith("| =cmd"))
+    assert "a \\| b &lt;script&gt;" in row and row.count(" | ") == 5  # one row, 6 cells
+    grade_report.write_csv(tmp_path / "x.csv", [result])
+    with open(tmp_path / "x.csv", encoding="utf-8-sig", newline="") as f:
+        row = next(csv.DictReader(f))
+    assert row["ученик"].startswith("'=")  # a spreadsheet shows it as text, not a formula
+    assert grade._safe("../../etc/passwd") == "etc_passwd" and grade._safe("Иванов И.") == "Иванов_И"
+
+
+def test_check_records_its_message_and_a_run_without_an_answer(course, tmp_path, monkeypatch, capsys) -> None:
+    """What the report reads: check() stores the last verdict with its message; «not attempted»
+    is recorded too, without counting as an attempt (progress() still says «ещё не решено»)."""
+    from course_helpers import progress_store
+    from course_helpers.checks import check, progress
+
+    monkeypatch.setenv("COURSE_STATE_DIR", str(tmp_path))
+    check("00.1", ...)
+    entry = progress_store.load()["exercises"]["00.1"]
+    assert entry["attempts"] == 0 and entry["last"] == "not_attempted" and "замените" in entry["message"]
+    capsys.readouterr()
+    progress("00")
+    assert "00.1 Первый запрос: ещё не решено" in capsys.readouterr().out
+    check("00.1", lambda prompt: "не то")
+    entry = progress_store.load()["exercises"]["00.1"]
+    assert entry["attempts"] == 1 and entry["last"] == "failed" and "запросов" in entry["message"]
