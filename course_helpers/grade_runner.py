@@ -26,6 +26,7 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 
+KERNEL_SETUP = "import course_helpers.kernel; course_helpers.kernel.install()"
 INTERRUPT_GRACE_S = 10.0  # after an interrupt, how long a cell may take to stop
 MISSING = "__course_grade_missing__"
 EPILOGUE = f"""
@@ -107,7 +108,10 @@ async def _run(spec: dict[str, Any]) -> dict[str, Any]:
     client = GradingClient(nb, cell_cap=spec["cell_output_cap"], total_cap=spec["notebook_output_cap"],
                            kernel_name="python3", timeout=spec["cell_timeout"], interrupt_on_timeout=True,
                            allow_errors=True, record_timing=False, shutdown_kernel="immediate", startup_timeout=120,
-                           iopub_timeout=4, resources={"metadata": {"path": spec["cwd"]}})
+                           iopub_timeout=4, resources={"metadata": {"path": spec["cwd"]}},
+                           # the course's kernel setup (loopback guard, short tracebacks) even where the
+                           # venv's kernelspec lacks it (scripts/setup.sh not run)
+                           extra_arguments=[f"--IPKernelApp.exec_lines={KERNEL_SETUP}"])
     result: dict[str, Any] = {"cells": [], "kernel": "ok", "rechecked": [], "missing": [], "truncated": []}
     deadline = time.monotonic() + spec["notebook_timeout"]
     try:

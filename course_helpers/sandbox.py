@@ -91,14 +91,22 @@ def bwrap_problem() -> str | None:
 
 
 def isolation(wanted: str = "auto") -> str:
-    """``bwrap`` or ``rlimits``: ``auto`` takes bwrap when it works; ``bwrap`` insists on it."""
-    if wanted == "rlimits":
-        return "rlimits"
-    problem = bwrap_problem()
-    if problem is None:
-        return "bwrap"
-    if wanted == "bwrap":
-        raise RuntimeError(f"Изоляция bwrap недоступна: {problem}.")
+    """``bwrap`` or ``rlimits``: ``auto`` takes bwrap when it works; ``bwrap`` insists on it.
+
+    Without bwrap, a grader running as root must hand the notebooks to a user of their own (root
+    ignores the process limit and may write anywhere): it refuses if that user cannot run Python."""
+    if wanted != "rlimits":
+        problem = bwrap_problem()
+        if problem is None:
+            return "bwrap"
+        if wanted == "bwrap":
+            raise RuntimeError(f"Изоляция bwrap недоступна: {problem}.")
+    if os.geteuid() == 0 and not _reachable_by_others(_python_paths()):
+        raise RuntimeError(
+            f"Без bubblewrap грейдер, запущенный от root, выполняет ноутбуки от отдельного пользователя, но тот не "
+            f"может запустить Python из {_python_paths()[0]} (папка закрыта для других пользователей). Поставьте "
+            "bubblewrap (apt-get install bubblewrap), запустите грейдер от обычного пользователя или возьмите "
+            "Python, доступный всем.")
     return "rlimits"
 
 
@@ -265,6 +273,18 @@ _KILL_ALL = "import os, signal\ntry:\n    os.kill(-1, signal.SIGKILL)\nexcept Pr
 
 def _launch(spec: dict[str, object], argv: list[str]) -> list[str]:
     return [PYTHON, "-c", _LAUNCH, json.dumps(spec), *argv]
+
+
+def _reachable_by_others(paths: list[Path]) -> bool:
+    """True if a user who owns none of these folders may enter each of them and their parents."""
+    for path in paths:
+        for folder in (path, *path.parents):
+            try:
+                if not folder.stat().st_mode & 0o001:
+                    return False
+            except OSError:
+                return False
+    return True
 
 
 def _own_processes() -> int:
