@@ -202,6 +202,20 @@ def _first_line(nb: Any, index: int) -> str:
     return line[:60] + ("…" if len(line) > 60 else "")
 
 
+def _cells(result: dict[str, Any], nb: Any) -> list[dict[str, Any]]:
+    """The runner's cell records, minus errors the lesson shows on purpose (cells tagged raises-exception)."""
+    cells = []
+    for cell in result.get("cells", []):
+        if not isinstance(cell, dict):
+            continue
+        index = cell.get("index")
+        tags = nb.cells[index].get("metadata", {}).get("tags", []) if isinstance(index, int) \
+            and 0 <= index < len(nb.cells) else []
+        if not (cell.get("status") == "error" and "raises-exception" in tags):
+            cells.append(cell)
+    return cells
+
+
 def _run_problems(result: dict[str, Any] | None, outcome: sandbox.Outcome, nb: Any, settings: Settings) -> list[str]:
     """What went wrong while the notebook ran, in Russian, most important first."""
     problems: list[str] = []
@@ -215,8 +229,7 @@ def _run_problems(result: dict[str, Any] | None, outcome: sandbox.Outcome, nb: A
             problems.append(f"выполнение прервалось (код {outcome.returncode}; не хватило памяти?)")
         return problems
     kernel = result.get("kernel")
-    cells = [c for c in result.get("cells", []) if isinstance(c, dict)]
-    for cell in cells:
+    for cell in _cells(result, nb):
         where = f"ячейка {cell.get('index', '?')} «{_first_line(nb, cell.get('index', -1))}»"
         status = cell.get("status")
         if status == "error":
@@ -236,7 +249,7 @@ def _run_problems(result: dict[str, Any] | None, outcome: sandbox.Outcome, nb: A
     return problems
 
 
-def _run_summary(problems: list[str], result: dict[str, Any] | None, outcome: sandbox.Outcome) -> str:
+def _run_summary(result: dict[str, Any] | None, outcome: sandbox.Outcome, nb: Any) -> str:
     if outcome.over_disk:
         return "остановлен: объём папки"
     if outcome.timed_out or (result or {}).get("kernel") in ("stuck", "notebook_timeout"):
@@ -247,7 +260,7 @@ def _run_summary(problems: list[str], result: dict[str, Any] | None, outcome: sa
         return "ядро остановилось"
     if result.get("kernel") == "runner_error":
         return "не выполнился"
-    errors = [c for c in result.get("cells", []) if isinstance(c, dict) and c.get("status") in ("error", "timeout")]
+    errors = [c for c in _cells(result, nb) if c.get("status") in ("error", "timeout")]
     return f"ошибок в ячейках: {len(errors)}" if errors else "без ошибок"
 
 
@@ -343,7 +356,7 @@ def grade_one(submission: Submission, settings: Settings, mode: str, slot: int, 
         graded.verdicts = verdicts_for(lesson, progress, submission.notebook, result)
         graded.quiz, graded.predictions = quiz_and_predictions(lesson, progress)
         graded.problems = _run_problems(result, outcome, submission.notebook, settings)
-        graded.run = _run_summary(graded.problems, result, outcome)
+        graded.run = _run_summary(result, outcome, submission.notebook)
         graded.seconds = outcome.seconds
         executed = box.scratch / "executed.ipynb"
         if executed.is_file() and not executed.is_symlink() and executed.stat().st_size <= MAX_RESULT_BYTES:

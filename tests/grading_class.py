@@ -151,46 +151,88 @@ def hangs(lesson: str) -> nbformat.NotebookNode:
     return nb
 
 
-def hostile(lesson: str, outside: list[Path], bypass_netguard: bool) -> nbformat.NotebookNode:
-    """Right answers, then cells that write and read outside the scratch folder, go to the network,
-    print megabytes and fork until the process limit stops them."""
+def skipped(lesson: str) -> nbformat.NotebookNode:
+    """The lesson as handed out: every exercise left as its stub, every check cell run."""
+    return lesson_notebook(lesson)
+
+
+def _with_cells(lesson: str, *sources: str) -> nbformat.NotebookNode:
+    """Right answers, then the given cells at the end (what the checks say must not depend on them)."""
     nb = complete(lesson)
-    writes = "\n".join(f"try:\n    open({str(p)!r}, 'w').write('ученик был здесь')\n    print('записал', {str(p)!r})\n"
-                       f"except OSError as e:\n    print('не записал:', type(e).__name__, e)" for p in outside)
-    network = ("import socket\n\ntry:\n    socket.create_connection(('192.0.2.1', 80), timeout=3)\n    print('сеть есть')\n"
-               "except OSError as e:\n    print('сети нет:', type(e).__name__, e)")
-    if bypass_netguard:  # the loopback guard is a Python patch; a raw socket goes around it
-        network += ("\nimport _socket\n\ns = _socket.socket()\ns.settimeout(3)\ntry:\n    s.connect(('192.0.2.1', 80))\n"
-                    "    print('сеть в обход есть')\nexcept OSError as e:\n    print('сети в обход нет:', type(e).__name__, e)")
-    flood = "for _ in range(30):\n    print('x' * 10**6)"
-    fork = ("import os, time\n\nchildren = 0\ntry:\n    while True:\n        if os.fork() == 0:\n"
-            "            time.sleep(3600)\n            os._exit(0)\n        children += 1\n"
-            "except OSError as e:\n    print('fork остановлен после', children, 'процессов:', type(e).__name__)")
-    nb.cells += [nbformat.v4.new_code_cell(source) for source in (writes, network, flood, fork)]
+    nb.cells += [nbformat.v4.new_code_cell(source) for source in sources]
     return nb
 
 
+def writes_outside(lesson: str, outside: list[Path]) -> nbformat.NotebookNode:
+    """Writes files outside its folder (absolute paths the instructor owns)."""
+    return _with_cells(lesson, "\n".join(
+        f"try:\n    open({str(p)!r}, 'w').write('ученик был здесь')\n    print('записал', {str(p)!r})\n"
+        f"except OSError as e:\n    print('не записал:', type(e).__name__, e)" for p in outside))
+
+
+def deletes_files(lesson: str, victim: Path) -> nbformat.NotebookNode:
+    """Deletes a file and a folder outside its folder, then its own copy of the course and its home."""
+    return _with_cells(lesson, (
+        f"import os, shutil\n\nfor path in ({str(victim)!r}, {str(victim.parent)!r}):\n    try:\n"
+        f"        os.remove(path) if os.path.isfile(path) else shutil.rmtree(path)\n        print('удалил', path)\n"
+        f"    except OSError as e:\n        print('не удалил:', type(e).__name__, e)\n"
+        f"for path in ('..', os.path.expanduser('~')):  # its own copy of the course, its home: allowed\n"
+        f"    shutil.rmtree(path, ignore_errors=True)\nprint('своя копия курса на месте:', os.path.exists('../course_helpers'))"))
+
+
+def network(lesson: str, bypass_netguard: bool) -> nbformat.NotebookNode:
+    """Connects to an address outside loopback; with ``bypass_netguard``, also through a raw socket
+    (the loopback guard is a Python patch; only the network namespace stops that one)."""
+    source = ("import socket\n\ntry:\n    socket.create_connection(('192.0.2.1', 80), timeout=3)\n    print('сеть есть')\n"
+              "except OSError as e:\n    print('сети нет:', type(e).__name__, e)")
+    if bypass_netguard:
+        source += ("\nimport _socket\n\ns = _socket.socket()\ns.settimeout(3)\ntry:\n    s.connect(('192.0.2.1', 80))\n"
+                   "    print('сеть в обход есть')\nexcept OSError as e:\n    print('сети в обход нет:', type(e).__name__, e)")
+    return _with_cells(lesson, source)
+
+
+def prints_megabytes(lesson: str) -> nbformat.NotebookNode:
+    """Prints 30 MB in one cell."""
+    return _with_cells(lesson, "for _ in range(30):\n    print('x' * 10**6)")
+
+
+def fork_bomb(lesson: str) -> nbformat.NotebookNode:
+    """Forks until the process limit stops it."""
+    return _with_cells(lesson, (
+        "import os, time\n\nchildren = 0\ntry:\n    while True:\n        if os.fork() == 0:\n"
+        "            time.sleep(3600)\n            os._exit(0)\n        children += 1\n"
+        "except OSError as e:\n    print('fork остановлен после', children, 'процессов:', type(e).__name__)"))
+
+
 BUILDERS: dict[str, Callable[[str], nbformat.NotebookNode]] = {
-    "complete": complete, "partly_wrong": partly_wrong, "skipped_checks": skipped_checks, "renamed": renamed,
-    "broken_setup": broken_setup, "hangs": hangs,
+    "complete": complete, "partly_wrong": partly_wrong, "skipped": skipped, "skipped_checks": skipped_checks,
+    "renamed": renamed, "broken_setup": broken_setup, "hangs": hangs, "prints_megabytes": prints_megabytes,
+    "fork_bomb": fork_bomb,
 }
+HOSTILE = ("writes_outside", "deletes_files", "network", "prints_megabytes", "fork_bomb", "hangs")
 
 
-def write_class(folder: Path, lesson: str, outside: list[Path], bypass_netguard: bool) -> None:
-    """One folder per student, each with the lesson's notebook under its usual name."""
+def write_class(folder: Path, lesson: str, outside: Path, bypass_netguard: bool) -> list[Path]:
+    """One folder per student, each with the lesson's notebook under its usual name, and a file that
+    is not a notebook. ``outside`` (a folder of the instructor's) gets a file for ``deletes_files``;
+    returns the files ``writes_outside`` tries to create there."""
     name = next((ROOT / "notebooks").glob(f"{lesson}_*.ipynb")).name
+    targets = [outside / "from-student.txt"]
+    victim = outside / "keep" / "instructor.txt"
+    victim.parent.mkdir(parents=True, exist_ok=True)
+    victim.write_text("файл преподавателя", encoding="utf-8")
     notebooks = {student: build(lesson) for student, build in BUILDERS.items()}
-    notebooks["hostile"] = hostile(lesson, outside, bypass_netguard)
+    notebooks["writes_outside"] = writes_outside(lesson, targets)
+    notebooks["deletes_files"] = deletes_files(lesson, victim)
+    notebooks["network"] = network(lesson, bypass_netguard)
     for student, nb in notebooks.items():
         (folder / student).mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, folder / student / name)
     (folder / "not_a_notebook").mkdir(exist_ok=True)
     (folder / "not_a_notebook" / name).write_text("{ это не JSON", encoding="utf-8")
+    return targets
 
 
 if __name__ == "__main__":
     target = Path(sys.argv[1])
-    outside_dir = target.parent / "outside"
-    outside_dir.mkdir(parents=True, exist_ok=True)
-    write_class(target, sys.argv[2] if len(sys.argv) > 2 else "00",
-                [outside_dir / "from-student.txt", ROOT / "written-by-student.txt"], True)
+    write_class(target, sys.argv[2] if len(sys.argv) > 2 else "00", target.parent / "outside", True)

@@ -21,7 +21,9 @@ from course_helpers.predictions import Prediction, register_prediction
 from course_helpers.quizzes import Question, register_question
 
 LESSON = "00"
-SETTINGS = grade.Settings(cell_timeout=20, notebook_timeout=150, latency=0, jobs=4)
+# 128 processes: the fork bomb reaches the limit in a few seconds even with four notebooks on 2 CPUs
+SETTINGS = grade.Settings(cell_timeout=20, notebook_timeout=150, latency=0, jobs=4,
+                          limits=sandbox.Limits(processes=128))
 IDS = grading_class.lesson_exercises(LESSON)
 QUESTIONS = len(grading_class.questions(LESSON))
 
@@ -31,11 +33,9 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> dict:
     base = tmp_path_factory.mktemp("grading")
     mode = sandbox.isolation()
     outside = base / "outside"
-    outside.mkdir()
-    targets = [outside / "from-student.txt"]
-    grading_class.write_class(base / "class", LESSON, targets, bypass_netguard=mode == "bwrap")
+    targets = grading_class.write_class(base / "class", LESSON, outside, bypass_netguard=mode == "bwrap")
     results = grade.grade([base / "class"], base / "report", SETTINGS, log=lambda *_: None)
-    return {"base": base, "mode": mode, "targets": targets, "report": base / "report",
+    return {"base": base, "mode": mode, "targets": targets, "outside": outside, "report": base / "report",
             "by": {g.submission.student: g for g in results}}
 
 
@@ -95,24 +95,64 @@ def test_hanging_cells_are_interrupted_and_a_stuck_kernel_ends_the_run(graded: d
     assert result.seconds < SETTINGS.notebook_timeout  # stopped at the stuck cell, not at the notebook limit
 
 
-def test_hostile_notebook_is_contained(graded: dict) -> None:
-    result = graded["by"]["hostile"]
-    assert all(v.status == "passed" for v in result.verdicts.values())  # its checks still count
-    writes, network, flood, fork = _outputs(graded, "hostile")[-4:]
-    as_root = os.geteuid() == 0
-    if graded["mode"] == "bwrap" or as_root:  # bwrap: read-only; rlimits as root: another user
-        assert writes.count("не записал") == len(graded["targets"]), writes
+def _checks_still_count(graded: dict, student: str) -> str:
+    """Every exercise passed (the hostile cell comes after the checks); what the hostile cell printed."""
+    result = graded["by"][student]
+    assert all(v.status == "passed" for v in result.verdicts.values()), result.verdicts
+    return _outputs(graded, student)[-1]
+
+
+def _contained(graded: dict) -> bool:
+    """Files outside the scratch folder are out of reach: bwrap (read-only), or root's own user per run."""
+    return graded["mode"] == "bwrap" or os.geteuid() == 0
+
+
+def test_writing_outside_its_folder_fails(graded: dict) -> None:
+    printed = _checks_still_count(graded, "writes_outside")
+    if _contained(graded):
+        assert printed.count("не записал") == len(graded["targets"]), printed
         assert not any(path.exists() for path in graded["targets"])
-    assert "сети нет" in network and "сеть есть" not in network
+
+
+def test_deleting_files_outside_its_folder_fails(graded: dict) -> None:
+    printed = _checks_still_count(graded, "deletes_files")
+    assert "своя копия курса на месте: False" in printed  # what it may delete, it did
+    if _contained(graded):
+        assert printed.count("не удалил") == 2, printed
+        assert (graded["outside"] / "keep" / "instructor.txt").read_text(encoding="utf-8") == "файл преподавателя"
+    assert (sandbox.REPO_ROOT / "course_helpers" / "grade.py").is_file()
+
+
+def test_network_is_loopback_only(graded: dict) -> None:
+    printed = _checks_still_count(graded, "network")
+    assert "сети нет" in printed and "сеть есть" not in printed
     if graded["mode"] == "bwrap":  # a raw socket goes around the Python guard, not around the namespace
-        assert "сети в обход нет: OSError [Errno 101]" in network, network
-    assert "дальнейший вывод ячейки отброшен" in flood and len(flood) < SETTINGS.cell_output_kb * 1024 + 500
-    assert any("слишком большой вывод" in p for p in result.problems)
-    assert "fork остановлен после" in fork
-    assert int(fork.split("после")[1].split()[0]) < SETTINGS.limits.processes
-    if as_root:  # every process of the sandboxes' users is gone
+        assert "сети в обход нет: OSError [Errno 101]" in printed, printed
+
+
+def test_megabytes_of_output_are_cut(graded: dict) -> None:
+    printed = _checks_still_count(graded, "prints_megabytes")
+    assert "дальнейший вывод ячейки отброшен" in printed and len(printed) < SETTINGS.cell_output_kb * 1024 + 500
+    assert any("слишком большой вывод" in p for p in graded["by"]["prints_megabytes"].problems)
+    assert (graded["report"] / "notebooks" / "prints_megabytes").is_dir()
+
+
+def test_fork_bomb_hits_the_process_limit(graded: dict) -> None:
+    result = graded["by"]["fork_bomb"]
+    printed = _checks_still_count(graded, "fork_bomb")
+    assert "fork остановлен после" in printed, (printed, result.run, result.problems)
+    assert int(printed.split("после")[1].split()[0]) < SETTINGS.limits.processes
+    assert result.run == "без ошибок"
+    if os.geteuid() == 0:  # every process of the sandboxes' users is gone
         users = {sandbox.FIRST_UID + slot for slot in range(SETTINGS.jobs)}
         assert not _live_processes(users)
+
+
+def test_skipped_exercises_are_not_attempted(graded: dict) -> None:
+    result = graded["by"]["skipped"]
+    assert {k: v.status for k, v in result.verdicts.items()} == {k: "not_attempted" for k in IDS}
+    assert all("NotImplementedError" in v.message for v in result.verdicts.values())
+    assert result.run == "без ошибок"  # the stub's error is what check() reports, not a crashed cell
 
 
 def _live_processes(users: set[int]) -> list[Path]:
@@ -235,4 +275,6 @@ def test_check_records_its_message_and_a_run_without_an_answer(course, tmp_path,
     assert "00.1 Первый запрос: ещё не решено" in capsys.readouterr().out
     check("00.1", lambda prompt: "не то")
     entry = progress_store.load()["exercises"]["00.1"]
-    assert entry["attempts"] == 1 and entry["last"] == "failed" and "запросов" in entry["message"]
+    assert entry["attempts"] == 1 and entry["last"] == "failed"
+    printed = capsys.readouterr().out  # check() prints as before: the stored message is the printed one
+    assert printed.startswith("❌ неверно · Задание 00.1") and f": {entry['message']}\n" in printed
