@@ -2,8 +2,9 @@
 sandboxes, with the expected verdict for every student, what each hostile notebook got, and the
 report files; then the pieces (who is who, verdicts from a progress file, escaping) on their own.
 
-The class is graded once (module fixture) at latency 0 with short time limits, four notebooks at a
-time: about a minute and a half on 2 CPUs, most of it the two time limits of the hanging notebook.
+The class (13 notebooks of lesson 00, whose exercises are read from the checks' registry) is graded
+once (module fixture) at latency 0 with short time limits, four notebooks at a time: 1,5–2,5 minutes
+on 2 CPUs, depending on what else runs.
 """
 
 from __future__ import annotations
@@ -190,6 +191,45 @@ def test_report_files(graded: dict) -> None:
         feedback = (report / "feedback" / f"{student}.md").read_text(encoding="utf-8")
         assert feedback.startswith(f"# Результаты проверки: {student}") and "Задание" in feedback
     assert "Подсказка: `hint(" in (report / "feedback" / "partly_wrong.md").read_text(encoding="utf-8")
+
+
+def _table(report: Path) -> dict[str, list[str]]:
+    """The lesson's table in report.md: student → cells."""
+    rows = [line for line in (report / "report.md").read_text(encoding="utf-8").splitlines() if line.startswith("| ")]
+    return {cells[0]: cells[1:] for cells in ([c.strip() for c in row.strip("|").split(" | ")] for row in rows[1:])}
+
+
+PASSED = "✅"
+EXPECTED = {  # student: (how each exercise's cell starts, how the run column starts)
+    "complete": (PASSED, "без ошибок"),
+    "partly_wrong": (PASSED, "без ошибок"),  # but the last exercise: "❌ неверно:"
+    "skipped": ("⏳ не решено: замените заглушку", "без ошибок"),
+    "skipped_checks": ("✅ (проверено грейдером)", "без ошибок"),
+    "renamed": ("— не проверено: ячейка проверки", "ошибок в ячейках:"),
+    "broken_setup": ("❌ неверно: сначала выполните ячейку с start_lesson", "ошибок в ячейках:"),
+    "hangs": (PASSED, "остановлен: время"),
+    "writes_outside": (PASSED, "без ошибок"),
+    "deletes_files": (PASSED, "без ошибок"),
+    "network": (PASSED, "без ошибок"),
+    "prints_megabytes": (PASSED, "без ошибок"),
+    "fork_bomb": (PASSED, "без ошибок"),
+    "not_a_notebook": ("— не проверено: файл не читается как ноутбук", "не запускался"),
+}
+
+
+def test_the_class_report_table(graded: dict) -> None:
+    """The expected report: every student's row, exercise by exercise, and how the run went."""
+    table = _table(graded["report"])
+    assert set(table) == set(EXPECTED)
+    for student, (each, run) in EXPECTED.items():
+        cells = table[student]
+        verdicts, (solved, _quiz, ran, _seconds) = cells[:len(IDS)], cells[len(IDS):]
+        expected = [each] * len(IDS)
+        if student == "partly_wrong":
+            expected[-1] = "❌ неверно: "
+        assert all(v == e if e == PASSED else v.startswith(e) for v, e in zip(verdicts, expected)), (student, cells)
+        assert solved == f"{sum(v.startswith(PASSED) for v in verdicts)}/{len(IDS)}", (student, cells)
+        assert ran.startswith(run), (student, cells)
 
 
 # --- the pieces, without kernels ------------------------------------------------------------------
