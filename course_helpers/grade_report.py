@@ -1,5 +1,5 @@
-"""The grading report (:mod:`course_helpers.grade`): a Markdown table per lesson, a CSV per lesson
-and a feedback file in Russian per student.
+"""The grading report (:mod:`course_helpers.grade`): a Markdown table per lesson (also as an HTML
+page), a CSV per lesson and a feedback file in Russian per student.
 
 Every text here may contain what a student's code printed or raised (checker messages quote the
 error), so it is escaped for Markdown tables and guarded against spreadsheet formulas in CSV.
@@ -8,9 +8,11 @@ error), so it is escaped for Markdown tables and guarded against spreadsheet for
 from __future__ import annotations
 
 import csv
+import re
 from collections import defaultdict
 from datetime import datetime
 from pathlib import Path
+from statistics import median
 from typing import TYPE_CHECKING
 
 from course_helpers.session import LESSONS
@@ -72,11 +74,11 @@ def markdown(results: list[Graded], settings: Settings, mode: str, seconds: floa
         "# Проверка ноутбуков",
         "",
         f"{datetime.now().strftime('%Y-%m-%d %H:%M')} · ноутбуков: {len(results)} · всего {seconds:.0f} с"
-        + (f" · на ноутбук: в среднем {sum(timed) / len(timed):.0f} с, максимум {max(timed):.0f} с" if timed else ""),
+        + (f" · на ноутбук: медиана {median(timed):.0f} с, максимум {max(timed):.0f} с" if timed else ""),
         "",
         f"Изоляция: {isolation}. Лимиты: {settings.cell_timeout} с на ячейку, {settings.notebook_timeout} с на "
         f"ноутбук, {settings.limits.memory_mb} МБ памяти и {settings.limits.processes} процессов и потоков, папка — "
-        f"{settings.limits.disk_mb} МБ. Задержки провайдера ×{settings.latency:g}.",
+        f"{settings.limits.disk_mb} МБ. Задержки провайдера ×{format(settings.latency, 'g').replace('.', ',')}.",
         "",
         "Обозначения: " + ", ".join(f"{STATUS_MARK[s]} {t}" for s, t in STATUS_TEXT.items())
         + "; «проверено грейдером» — ячейка check(...) в ноутбуке не выполнялась, грейдер вызвал ту же "
@@ -172,11 +174,65 @@ def feedback(student: str, results: list[Graded]) -> str:
     return "\n".join(lines)
 
 
+HTML_STYLE = """body { font-family: sans-serif; margin: 1.5em; }
+table { border-collapse: collapse; font-size: 0.9em; }
+th, td { border: 1px solid #bbb; padding: 0.3em 0.5em; vertical-align: top; text-align: left; max-width: 28em; }
+th { background: #eee; position: sticky; top: 0; }
+td.passed { background: #e6f4e6; } td.failed { background: #fbe3e3; } td.not_attempted { background: #fff6d6; }
+td.not_checked, td.error { background: #f0f0f0; }"""
+CELL_CLASS = {"✅": "passed", "❌": "failed", "⏳": "not_attempted", "—": "not_checked", "⚠": "error"}
+
+
+def _inline(text: str) -> str:
+    """One line of the report's Markdown as HTML: **bold** and `code`; the text is already escaped
+    (``_md``: no tags), only a bare & is left to escape."""
+    text = re.sub(r"&(?!(lt|gt|amp);)", "&amp;", text)
+    text = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", text)
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", text)
+
+
+def _row(line: str, header: bool) -> str:
+    """One Markdown table row as an HTML row; verdict cells get a class for their colour."""
+    cells = [re.sub(r"\\(.)", r"\1", c) for c in line[2:-2].split(" | ")]  # split first: "\|" is no separator
+    tag = "th" if header else "td"
+    return "<tr>" + "".join(f"<{tag}{'' if header or c[:1] not in CELL_CLASS else f' class={CELL_CLASS[c[:1]]}'}>"
+                            f"{_inline(c)}</{tag}>" for c in cells) + "</tr>"
+
+
+def html(report: str) -> str:
+    """report.md (as :func:`markdown` writes it) as a standalone HTML page."""
+    body: list[str] = []
+    block = ""  # the open block: "table", "ul" or ""
+    for line in report.splitlines():
+        kind = "table" if line.startswith("|") else "ul" if line.startswith("- ") else ""
+        if kind != block:
+            body += [f"</{block}>"] if block else []
+            body += [f"<{kind}>"] if kind else []
+            header, block = True, kind
+        if line.startswith("|---"):
+            continue
+        if kind == "table":
+            body.append(_row(line, header))
+            header = False
+        elif kind == "ul":
+            body.append(f"<li>{_inline(line[2:])}</li>")
+        elif line.startswith(("# ", "## ")):
+            level = line.index(" ")
+            body.append(f"<h{level}>{_inline(line[level + 1:])}</h{level}>")
+        elif line.strip():
+            body.append(f"<p>{_inline(line)}</p>")
+    body += [f"</{block}>"] if block else []
+    return ('<!DOCTYPE html>\n<html lang="ru"><head><meta charset="utf-8"><title>Проверка ноутбуков</title>'
+            f"<style>{HTML_STYLE}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
+
+
 def write(results: list[Graded], out: Path, settings: Settings, mode: str, seconds: float) -> None:
-    """report.md, lesson-NN.csv and feedback/<student>.md under ``out``."""
+    """report.md, report.html, lesson-NN.csv and feedback/<student>.md under ``out``."""
     from course_helpers.grade import _safe
 
-    (out / "report.md").write_text(markdown(results, settings, mode, seconds), encoding="utf-8")
+    report = markdown(results, settings, mode, seconds)
+    (out / "report.md").write_text(report, encoding="utf-8")
+    (out / "report.html").write_text(html(report), encoding="utf-8")
     for lesson, group in _by_lesson(results).items():
         write_csv(out / f"lesson-{lesson}.csv", group)
     students: dict[str, list[Graded]] = defaultdict(list)

@@ -212,7 +212,6 @@ BUILDERS: dict[str, Callable[[str], nbformat.NotebookNode]] = {
     "renamed": renamed, "broken_setup": broken_setup, "hangs": hangs, "prints_megabytes": prints_megabytes,
     "fork_bomb": fork_bomb,
 }
-HOSTILE = ("writes_outside", "deletes_files", "network", "prints_megabytes", "fork_bomb", "hangs")
 
 
 def write_class(folder: Path, lesson: str, outside: Path, bypass_netguard: bool) -> list[Path]:

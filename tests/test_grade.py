@@ -180,6 +180,8 @@ def test_report_files(graded: dict) -> None:
     students = sorted(graded["by"])
     assert all(f"| {student} |" in text for student in students)
     assert ("bubblewrap" in text) if graded["mode"] == "bwrap" else ("⚠️ слабее" in text)
+    page = (report / "report.html").read_text(encoding="utf-8")
+    assert page.count("<tr>") == len(students) + 1 and all(f"<td>{student}</td>" in page for student in students)
     with open(report / f"lesson-{LESSON}.csv", encoding="utf-8-sig", newline="") as f:
         rows = list(csv.DictReader(f))
     assert sorted(r["ученик"] for r in rows) == students
@@ -293,6 +295,9 @@ def test_report_escapes_what_students_wrote(tmp_path: Path) -> None:
     text = grade_report.markdown([result], SETTINGS, "bwrap", 3)
     row = next(line for line in text.splitlines() if line.startswith("| =cmd"))
     assert "a \\| b &lt;script&gt;" in row and row.count(" | ") == 5  # one row, 6 cells
+    page = grade_report.html(text)
+    assert "<script>" not in page and "<td class=failed>❌ неверно: ваш код упал: a | b &lt;script&gt;x" in page
+    assert page.count("<tr>") == 2 and page.count("<table>") == page.count("</table>") == 1
     grade_report.write_csv(tmp_path / "x.csv", [result])
     with open(tmp_path / "x.csv", encoding="utf-8-sig", newline="") as f:
         row = next(csv.DictReader(f))
