@@ -319,7 +319,7 @@ def quiz_and_predictions(lesson: str, progress: Any) -> tuple[tuple[int, int, in
 
 
 def grade_one(submission: Submission, settings: Settings, mode: str, slot: int, work: Path, out: Path,
-              hide: list[Path]) -> Graded:
+              hide: list[Path], inputs: list[Path]) -> Graded:
     """Run one submission in its own sandbox and read its verdicts."""
     graded = Graded(submission)
     if submission.problem:
@@ -331,7 +331,8 @@ def grade_one(submission: Submission, settings: Settings, mode: str, slot: int, 
     box = sandbox.Sandbox(Path(tempfile.mkdtemp(prefix=f"{_safe(submission.student)}-", dir=work)), mode, slot,
                           settings.limits, hide)
     try:
-        repo = sandbox.copy_repository(box.scratch / "repo")
+        repo = sandbox.copy_repository(box.scratch / "repo", exclude=[out, *inputs])  # the class may sit in the checkout
+        (repo / "notebooks").mkdir(exist_ok=True)
         name = next((p.name for p in (repo / "notebooks").glob(f"{lesson}_*.ipynb")), f"{lesson}_submission.ipynb")
         nbformat.write(submission.notebook, repo / "notebooks" / name)
         inside = box.inside
@@ -392,7 +393,7 @@ def grade(paths: list[Path], out: Path, settings: Settings, lesson: str | None =
         def task(submission: Submission) -> Graded:
             slot = slots.pop()
             try:
-                graded = grade_one(submission, settings, mode, slot, work, out, hide)
+                graded = grade_one(submission, settings, mode, slot, work, out, hide, paths)
             finally:
                 slots.append(slot)
             log(f"{submission.student} · урок {submission.lesson or '?'}: решено {graded.solved} из "

@@ -60,9 +60,13 @@ DISK_POLL_S = 1.0
 MAX_FILES = 200_000  # a scratch folder with more files than this is over quota too
 
 
-def copy_repository(dest: Path, root: Path = REPO_ROOT) -> Path:
+def copy_repository(dest: Path, root: Path = REPO_ROOT, exclude: list[Path] | None = None) -> Path:
     """Copy the course's files to ``dest``: what git tracks plus untracked files it does not
-    ignore, or (outside a git checkout) every file except caches, venvs and course state."""
+    ignore, or (outside a git checkout) every file except caches, venvs and course state.
+
+    ``exclude``: files and folders left out (grading inputs and outputs kept inside the checkout:
+    one student's sandbox must not see the others' notebooks); one holding the checkout is ignored."""
+    skip = [p.resolve() for p in exclude or [] if not root.resolve().is_relative_to(p.resolve())]
     try:
         listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=root,
                                 check=True, capture_output=True, text=True).stdout.split("\0")
@@ -71,6 +75,8 @@ def copy_repository(dest: Path, root: Path = REPO_ROOT) -> Path:
         names = [str(path.relative_to(root)) for path in root.rglob("*")
                  if path.is_file() and not _SKIP.intersection(path.relative_to(root).parts)]
     for name in names:
+        if skip and any((root / name).resolve().is_relative_to(s) for s in skip):
+            continue
         (dest / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(root / name, dest / name)
     return dest

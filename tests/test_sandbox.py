@@ -153,3 +153,15 @@ def test_repository_copy(tmp_path: Path) -> None:
     copy = sandbox.copy_repository(tmp_path / "repo")
     assert (copy / "course_helpers" / "checks.py").is_file() and (copy / "notebooks").is_dir()
     assert not (copy / ".venv").exists() and not (copy / ".git").exists()
+
+
+def test_repository_copy_leaves_out_the_class_kept_in_the_checkout(tmp_path: Path) -> None:
+    root = tmp_path / "course"
+    for name in ("course_helpers/checks.py", "notebooks/00_start.ipynb", "class/ivanov/00_start.ipynb",
+                 "notebooks/petrov.ipynb", "grading-report/report.md"):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text("x", encoding="utf-8")
+    copy = sandbox.copy_repository(tmp_path / "copy", root, exclude=[
+        root / "class", root / "notebooks" / "petrov.ipynb", root / "grading-report", root, tmp_path])
+    copied = sorted(str(p.relative_to(copy)) for p in copy.rglob("*") if p.is_file())
+    assert copied == ["course_helpers/checks.py", "notebooks/00_start.ipynb"]  # the checkout itself is not excluded
