@@ -13,7 +13,7 @@ else its file name (``class/ivanov.ipynb``); a notebook named like a lesson file
 (``00_start.ipynb``) passed directly takes its folder's name. The lesson: ``--lesson``, else the
 ``start_lesson("NN")`` call in the notebook, else the file name's ``NN_`` prefix.
 
-Writes to ``--out`` (default ``grading-report``): ``report.md`` (students × exercises, with each
+Writes to ``--out`` (default ``grading-report``): ``report.md`` and ``report.html`` (students × exercises, with each
 failure's message), ``lesson-NN.csv``, ``feedback/<student>.md`` (Russian feedback for the
 student) and ``notebooks/<student>/<file>`` (the executed notebook, for the instructor).
 """
@@ -415,7 +415,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m course_helpers.grade",
         description="Проверить сохранённые ноутбуки учеников: каждый выполняется в свежем ядре, офлайн, в "
-                    "песочнице; вердикты дают проверки самого курса. Отчёт: report.md, lesson-NN.csv, feedback/.")
+                    "песочнице; вердикты дают проверки самого курса. Отчёт: report.md и report.html, lesson-NN.csv, "
+                    "feedback/.")
     parser.add_argument("submissions", nargs="+", type=Path, help="ноутбуки (.ipynb) или папки с ними")
     parser.add_argument("--out", type=Path, default=Path("grading-report"), help="куда писать отчёт")
     parser.add_argument("--lesson", help="номер урока, если его нельзя понять из ноутбука")
@@ -434,7 +435,14 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings(cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout, latency=args.latency,
                         jobs=max(1, args.jobs), isolation=args.isolation, keep_scratch=args.keep_scratch,
                         limits=sandbox.Limits(memory_mb=args.memory_mb))
-    results = grade(args.submissions, args.out, settings, lesson)
+    missing = [str(path) for path in args.submissions if not path.exists()]
+    if missing:
+        parser.error(f"нет такого файла или папки: {', '.join(missing)}")
+    try:
+        results = grade(args.submissions, args.out, settings, lesson)
+    except (FileNotFoundError, RuntimeError) as e:  # not a notebook or folder; no usable sandbox here
+        print(f"Ошибка: {e}", file=sys.stderr)
+        return 2
     print(f"Готово: {len(results)} ноутбуков. Отчёт: {args.out / 'report.md'}")
     return 0
 

@@ -323,3 +323,12 @@ def test_check_records_its_message_and_a_run_without_an_answer(course, tmp_path,
     assert entry["attempts"] == 1 and entry["last"] == "failed"
     printed = capsys.readouterr().out  # check() prints as before: the stored message is the printed one
     assert printed.startswith("❌ неверно · Задание 00.1") and f": {entry['message']}\n" in printed
+
+
+def test_command_line_errors_are_messages_not_tracebacks(tmp_path: Path, capsys) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        grade.main([str(tmp_path / "нет-такой-папки")])
+    assert exit_info.value.code == 2 and "нет такого файла или папки" in capsys.readouterr().err
+    (tmp_path / "notes.txt").write_text("x", encoding="utf-8")
+    assert grade.main([str(tmp_path / "notes.txt"), "--out", str(tmp_path / "report")]) == 2
+    assert "не ноутбук (.ipynb) и не папка" in capsys.readouterr().err
