@@ -195,8 +195,9 @@ def _row(line: str, header: bool) -> str:
     """One Markdown table row as an HTML row; verdict cells get a class for their colour."""
     cells = [re.sub(r"\\(.)", r"\1", c) for c in line[2:-2].split(" | ")]  # split first: "\|" is no separator
     tag = "th" if header else "td"
-    return "<tr>" + "".join(f"<{tag}{'' if header or c[:1] not in CELL_CLASS else f' class={CELL_CLASS[c[:1]]}'}>"
-                            f"{_inline(c)}</{tag}>" for c in cells) + "</tr>"
+    verdict = [not header and c[:1] in CELL_CLASS and (c == "✅" or len(c) > 2) for c in cells]  # not a bare "—"
+    return "<tr>" + "".join(f"<{tag}{f' class={CELL_CLASS[c[:1]]}' if v else ''}>{_inline(c)}</{tag}>"
+                            for c, v in zip(cells, verdict)) + "</tr>"
 
 
 def html(report: str) -> str:
