@@ -155,8 +155,20 @@ def hangs(lesson: str) -> nbformat.NotebookNode:
 
 
 def skipped(lesson: str) -> nbformat.NotebookNode:
-    """The lesson as handed out: every exercise left as its stub, every check cell run."""
+    """The lesson as handed out: every exercise left as it was given, every check cell run."""
     return lesson_notebook(lesson)
+
+
+def handed_out_as_stub(lesson: str, exercise_id: str) -> bool:
+    """True if the lesson hands the exercise out as a stub (``raise NotImplementedError`` or ``...``):
+    left as is, it is «not attempted». Otherwise the given code is the task (a bug to fix, code to
+    change) and, left as is, fails its check."""
+    nb = lesson_notebook(lesson)
+    name = exercises()[exercise_id].answer_name
+    check = check_cell(nb, exercise_id)
+    found = [c.source for c in nb.cells[:check + 1] if c.cell_type == "code" and name and _defines(c.source, name)]
+    source = found[-1] if found else nb.cells[check].source
+    return "NotImplementedError" in source or "..." in source
 
 
 def _with_cells(lesson: str, *sources: str) -> nbformat.NotebookNode:

@@ -27,6 +27,7 @@ SETTINGS = grade.Settings(cell_timeout=20, notebook_timeout=150, latency=0, jobs
                           limits=sandbox.Limits(processes=128))
 IDS = grading_class.lesson_exercises(LESSON)
 QUESTIONS = len(grading_class.questions(LESSON))
+STUBS = {k: grading_class.handed_out_as_stub(LESSON, k) for k in IDS}  # else: given code to fix, which fails
 
 
 @pytest.fixture(scope="module")
@@ -151,8 +152,9 @@ def test_fork_bomb_hits_the_process_limit(graded: dict) -> None:
 
 def test_skipped_exercises_are_not_attempted(graded: dict) -> None:
     result = graded["by"]["skipped"]
-    assert {k: v.status for k, v in result.verdicts.items()} == {k: "not_attempted" for k in IDS}
-    assert all("NotImplementedError" in v.message for v in result.verdicts.values())
+    assert {k: v.status for k, v in result.verdicts.items()} == \
+        {k: "not_attempted" if STUBS[k] else "failed" for k in IDS}
+    assert all("NotImplementedError" in v.message for k, v in result.verdicts.items() if STUBS[k])
     assert result.run == "без ошибок"  # the stub's error is what check() reports, not a crashed cell
 
 
@@ -205,10 +207,10 @@ PASSED = "✅"
 EXPECTED = {  # student: (how each exercise's cell starts, how the run column starts)
     "complete": (PASSED, "без ошибок"),
     "partly_wrong": (PASSED, "без ошибок"),  # but the last exercise: "❌ неверно:"
-    "skipped": ("⏳ не решено: замените заглушку", "без ошибок"),
+    "skipped": ("⏳ не решено: замените заглушку", "без ошибок"),  # a stub; given code to fix: "❌ неверно:"
     "skipped_checks": ("✅ (проверено грейдером)", "без ошибок"),
     "renamed": ("— не проверено: ячейка проверки", "ошибок в ячейках:"),
-    "broken_setup": ("❌ неверно: сначала выполните ячейку с start_lesson", "ошибок в ячейках:"),
+    "broken_setup": ("❌ неверно", "ошибок в ячейках:"),  # "…: сначала выполните ячейку с start_lesson(...)"
     "hangs": (PASSED, "остановлен: время"),
     "writes_outside": (PASSED, "без ошибок"),
     "deletes_files": (PASSED, "без ошибок"),
@@ -229,6 +231,8 @@ def test_the_class_report_table(graded: dict) -> None:
         expected = [each] * len(IDS)
         if student == "partly_wrong":
             expected[-1] = "❌ неверно: "
+        if student == "skipped":
+            expected = [each if STUBS[k] else "❌ неверно: " for k in IDS]
         assert all(v == e if e == PASSED else v.startswith(e) for v, e in zip(verdicts, expected)), (student, cells)
         assert solved == f"{sum(v.startswith(PASSED) for v in verdicts)}/{len(IDS)}", (student, cells)
         assert ran.startswith(run), (student, cells)
