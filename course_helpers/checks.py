@@ -162,10 +162,14 @@ def run_check(exercise_id: str, answer: Any) -> Result:
 
 
 def _save_progress(exercise_id: str, result: Result) -> None:
+    """Record a check: the last verdict and its message (what the grading report shows); a pass or a
+    failure counts as an attempt, «not attempted yet» and «error» only record that the check ran."""
     def change(entry: dict[str, Any]) -> None:
-        entry["attempts"] = entry.get("attempts", 0) + 1
+        attempted = result.status in ("passed", "failed")
+        entry["attempts"] = entry.get("attempts", 0) + attempted
         entry["passed"] = entry.get("passed", False) or result.passed
         entry["last"] = result.status
+        entry["message"] = result.message
 
     progress_store.update("exercises", exercise_id, change)
 
@@ -182,7 +186,7 @@ def check(exercise_id: str, answer: Any = ...) -> None:
     print(f"{VERDICTS[result.status]} · Задание {exercise_id}{' «' + title + '»' if title else ''}: {result.message}")
     if result.status == "failed":
         print(f"   Подсказка: hint({exercise_id!r}); решение: solution({exercise_id!r}).")
-    if result.status in ("passed", "failed"):
+    if exercise_id in _REGISTRY:
         _save_progress(exercise_id, result)
 
 
@@ -237,7 +241,7 @@ def progress(lesson: str | None = None) -> None:
             continue
         entry = data.get(exercise_id)
         state = ("решено" if entry and entry.get("passed") else
-                 f"попыток: {entry.get('attempts', 0)}" if entry else "ещё не решено")
+                 f"попыток: {entry['attempts']}" if entry and entry.get("attempts") else "ещё не решено")
         print(f"  {'✅' if state == 'решено' else '·'} {exercise_id} {exercise.title}: {state}")
     total, answered, right = quiz.summary(lesson)
     if total:

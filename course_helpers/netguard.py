@@ -1,8 +1,8 @@
-"""Loopback-only network guard: tests and CI must never reach the internet.
+"""Loopback-only network guard: tests, CI and graded notebooks must never reach the internet.
 
 Installed by ``tests/conftest.py`` in the test process and, through
 ``COURSE_LOOPBACK_ONLY=1``, by :func:`course_helpers.start_lesson` in every notebook
-kernel that nbval starts. A connection or DNS lookup for anything but a loopback
+kernel that nbval or the grader (:mod:`course_helpers.grade`) starts. A connection or DNS lookup for anything but a loopback
 address raises :class:`NetworkBlocked` before a single packet leaves the machine.
 """
 
@@ -39,7 +39,8 @@ def _check(sock: socket.socket, address: Any) -> None:
         return
     host = address[0] if isinstance(address, tuple) else address
     if not is_loopback(host):
-        raise NetworkBlocked(f"Сеть за пределами loopback запрещена в тестах курса: {host!r}")
+        raise NetworkBlocked(f"Сеть за пределами loopback запрещена (тесты и проверка ноутбуков — офлайн): "
+                             f"{host!r}")
 
 
 def _connect(self: socket.socket, address: Any) -> None:
@@ -54,7 +55,8 @@ def _connect_ex(self: socket.socket, address: Any) -> int:
 
 def _getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
     if host is not None and not is_loopback(host):
-        raise socket.gaierror(socket.EAI_NONAME, f"DNS за пределами loopback запрещён в тестах курса: {host!r}")
+        raise socket.gaierror(socket.EAI_NONAME,
+                              f"DNS за пределами loopback запрещён (тесты и проверка ноутбуков — офлайн): {host!r}")
     return _real_getaddrinfo(host, *args, **kwargs)
 
 

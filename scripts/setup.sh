@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Подготовка окружения курса (идемпотентно): .venv с пакетами из requirements.txt,
-# а если мы root на Debian/Ubuntu — ещё redis-server (уроки 01 и 05) и, с флагом
-# --browser, chromium (браузерные тесты). Повторный запуск ничего не переустанавливает.
+# а если мы root на Debian/Ubuntu — ещё redis-server (уроки 01 и 05), bubblewrap (песочница
+# грейдера) и, с флагом --browser, chromium (браузерные тесты). Повторный запуск ничего не переустанавливает.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,6 +27,8 @@ apt_install() {  # apt_install <program> <package>
 }
 
 apt_install redis-server redis-server || echo "Уроки 01 и 05 покажут, как поставить Redis; остальное работает без него." >&2
+# Песочница грейдера (python -m course_helpers.grade): без bubblewrap изоляция слабее; ставим, только если root.
+if [ "$(id -u)" = 0 ]; then apt_install bwrap bubblewrap || true; fi
 if [ "$want_browser" = 1 ]; then apt_install chromium chromium; fi
 # Цветные эмодзи (✅ ❌ ⏳ в проверках): без шрифта Chromium в Debian рисует их пустыми квадратами.
 if [ "$(id -u)" = 0 ] && command -v dpkg >/dev/null 2>&1 && ! dpkg -s fonts-noto-color-emoji >/dev/null 2>&1; then

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -25,6 +24,8 @@ from typing import NamedTuple
 import nbformat
 import pytest
 from nbclient import NotebookClient
+
+from course_helpers.sandbox import copy_repository
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
@@ -126,13 +127,7 @@ def _make_sandbox(base: Path) -> tuple[Path, dict[str, str]]:
     environment for kernels that import *its* ``course_helpers`` (PYTHONPATH) and share one course
     state folder: whatever the notebooks write shows up in the copy's ``git status``, and authors
     editing the real tree at the same time cannot disturb the check."""
-    repo = base / "repo"
-    listed = _git(ROOT, "ls-files", "-z", "--cached", "--others", "--exclude-standard").split("\0")
-    for name in filter(None, listed):
-        source = ROOT / name
-        if source.is_file():
-            (repo / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, repo / name)
+    repo = copy_repository(base / "repo", ROOT)  # the same copy the grader runs students' notebooks in
     _git(repo, "init", "-q")
     _git(repo, "add", "-A")
     _git(repo, "commit", "-q", "-m", "snapshot")
