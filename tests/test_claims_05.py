@@ -25,6 +25,8 @@ from litellm import Router
 from litellm.router_strategy.lowest_latency import LowestLatencyLoggingHandler
 from litellm.types.router import RouterRateLimitError
 
+pytestmark = pytest.mark.usefixtures("drain_litellm_logging")  # sync calls leave async logging tasks behind
+
 MODEL = "openai/gpt-3.5-turbo"
 GROUP = "gpt-3.5-turbo"
 MSG = [{"role": "user", "content": "Привет!"}]
@@ -522,6 +524,160 @@ def test_all_deployments_cooling_down_raises_router_rate_limit_error(provider) -
     assert isinstance(last, ValueError) and not isinstance(last, litellm.RateLimitError)
     assert last.status_code == 429
     assert served(provider) == {"d1": 1, "d2": 1}
+
+
+# --- 5.7 fallback groups (moved from lesson 03 with the Router material) ------------------------
+
+LONG = [{"role": "user", "content": "слово " * 20000}]  # ~40k cl100k tokens: over gpt-3.5-turbo's 16385
+
+
+@pytest.fixture
+def fb_fast(provider):
+    provider.set_latency_scale(0.05)
+    return provider
+
+
+def group_dep(p, group: str, model: str, name: str, flavor: str = "openrouter") -> dict[str, Any]:
+    return {"model_name": group, "litellm_params": {"model": model, "api_key": p.key,
+                                                   "api_base": p.api_base(flavor, deployment=name)}}
+
+
+def fallback_list(p) -> list[dict[str, Any]]:
+    """A one-deployment group gpt-4o (d1) and its fallback group (claude-3-haiku on o1)."""
+    return [group_dep(p, "gpt-4o", "openrouter/openai/gpt-4o", "d1"),
+            group_dep(p, "other-group", "openrouter/anthropic/claude-3-haiku", "o1")]
+
+
+def group_of(response) -> str:
+    return response._hidden_params["additional_headers"]["x-litellm-model-group"]
+
+
+def fallbacks_of(response) -> int:
+    return response._hidden_params["additional_headers"]["x-litellm-attempted-fallbacks"]
+
+
+def seen_by(p) -> dict[str, list]:
+    out: dict[str, list] = {}
+    for entry in p.log():
+        out.setdefault(entry["deployment"], []).append(entry["status"])
+    return out
+
+
+def test_router_fallbacks_must_be_a_list_of_dicts(fb_fast) -> None:
+    with pytest.raises(ValueError, match="is not a dictionary"):
+        Router(model_list=fallback_list(fb_fast), fallbacks=["other-group"])
+
+
+def test_router_fallback_group_answers_with_headers(fb_fast) -> None:
+    fb_fast.fail("openai/gpt-4o", 503)
+    router = Router(model_list=fallback_list(fb_fast), fallbacks=[{"gpt-4o": ["other-group"]}], num_retries=0)
+    r = router.completion(model="gpt-4o", messages=MSG)
+    assert r.model == "anthropic/claude-3-haiku" and group_of(r) == "other-group" and fallbacks_of(r) == 1
+    assert seen_by(fb_fast) == {"d1": [503], "o1": [200]}
+
+
+@pytest.mark.parametrize("where", ["per-call", "default_fallbacks"])
+def test_router_plain_list_accepted_per_call_and_as_default(fb_fast, where: str) -> None:
+    fb_fast.fail("openai/gpt-4o", 503)
+    if where == "per-call":
+        r = Router(model_list=fallback_list(fb_fast), num_retries=0).completion(
+            model="gpt-4o", messages=MSG, fallbacks=["other-group"])
+    else:
+        r = Router(model_list=fallback_list(fb_fast), num_retries=0, default_fallbacks=["other-group"]).completion(
+            model="gpt-4o", messages=MSG)
+    assert group_of(r) == "other-group"
+    assert seen_by(fb_fast) == {"d1": [503], "o1": [200]}
+
+
+def test_mock_testing_fallbacks_in_the_router(fb_fast) -> None:
+    router = Router(model_list=fallback_list(fb_fast), fallbacks=[{"gpt-4o": ["other-group"]}], num_retries=0)
+    r = router.completion(model="gpt-4o", messages=MSG, mock_testing_fallbacks=True)
+    assert r.model == "anthropic/claude-3-haiku" and seen_by(fb_fast) == {"o1": [200]}
+    # litellm.completion ignores it: tests/test_claims_03.py
+
+
+def test_router_all_failed_raises_the_primary_groups_error(fb_fast) -> None:
+    fb_fast.fail("openai/gpt-4o", 503)
+    fb_fast.fail("anthropic/claude-3-haiku", 429)
+    router = Router(model_list=fallback_list(fb_fast), fallbacks=[{"gpt-4o": ["other-group"]}], num_retries=0)
+    with pytest.raises(litellm.ServiceUnavailableError) as info:
+        router.completion(model="gpt-4o", messages=MSG)
+    assert info.value.status_code == 503
+    assert seen_by(fb_fast) == {"d1": [503], "o1": [429]}
+
+
+def test_router_default_retries_twice_with_backoff_then_falls_back(fb_fast) -> None:
+    fb_fast.fail("openai/gpt-4o", 503)
+    router = Router(model_list=fallback_list(fb_fast), fallbacks=[{"gpt-4o": ["other-group"]}])
+    assert router.num_retries == 2
+    r = router.completion(model="gpt-4o", messages=MSG)
+    log = fb_fast.log()
+    assert group_of(r) == "other-group"
+    assert seen_by(fb_fast) == {"d1": [503, 503, 503], "o1": [200]}
+    gaps = [b["t"] - a["t"] for a, b in zip(log, log[1:])]
+    assert gaps[0] >= 0.5 and gaps[1] >= 1.0  # exponential backoff: 0.5 s, 1 s (+ jitter)
+    assert gaps[2] >= 2.0  # and a third pause after the last retry, before the fallback
+
+
+def test_router_retry_policy_sets_retries_for_one_exception_class(fb_fast) -> None:
+    fb_fast.fail("openai/gpt-4o", 503)
+    router = Router(model_list=fallback_list(fb_fast), fallbacks=[{"gpt-4o": ["other-group"]}],
+                    retry_policy={"ServiceUnavailableErrorRetries": 0})
+    assert router.num_retries == 2
+    r = router.completion(model="gpt-4o", messages=MSG)
+    assert group_of(r) == "other-group"
+    assert seen_by(fb_fast) == {"d1": [503], "o1": [200]}  # not [503, 503, 503]: the policy wins
+
+
+@pytest.mark.parametrize(("options", "d1_requests"), [
+    ({}, 6),
+    ({"allowed_fails": 3}, 6),  # the global default: the same rule as no setting at all
+    ({"allowed_fails": 1, "cooldown_time": 30}, 2),  # N != 3: cooldown at the (N + 1)-th failure
+    ({"allowed_fails_policy": {"ServiceUnavailableErrorAllowedFails": 1}}, 2),
+], ids=["default", "allowed_fails=3", "allowed_fails=1", "allowed_fails_policy"])
+def test_cooldown_of_a_single_deployment_group(fb_fast, options: dict, d1_requests: int) -> None:
+    fb_fast.fail("openai/gpt-4o", 503)
+    router = Router(model_list=fallback_list(fb_fast), fallbacks=[{"gpt-4o": ["other-group"]}], num_retries=0, **options)
+    for _ in range(6):
+        assert group_of(router.completion(model="gpt-4o", messages=MSG, max_tokens=5)) == "other-group"
+    assert len(seen_by(fb_fast)["d1"]) == d1_requests
+    assert len(seen_by(fb_fast)["o1"]) == 6
+
+
+@pytest.mark.parametrize(("status", "d1_requests"), [(429, 6), (500, 6), (401, 1), (404, 1)])
+def test_default_cooldown_of_a_single_deployment_group_depends_on_the_error(fb_fast, status: int,
+                                                                           d1_requests: int) -> None:
+    fb_fast.fail("openai/gpt-4o", status)
+    router = Router(model_list=fallback_list(fb_fast), fallbacks=[{"gpt-4o": ["other-group"]}], num_retries=0)
+    for _ in range(6):
+        router.completion(model="gpt-4o", messages=MSG, max_tokens=5)
+    assert len(seen_by(fb_fast)["d1"]) == d1_requests
+
+
+def test_count_rule_spares_a_lone_deployment_without_a_fallback_group(fb_fast) -> None:
+    fb_fast.fail("openai/gpt-4o", 503)
+    router = Router(model_list=fallback_list(fb_fast)[:1], allowed_fails=1, num_retries=0)
+    for _ in range(6):
+        with pytest.raises(litellm.ServiceUnavailableError):  # never RouterRateLimitError: no cooldown
+            router.completion(model="gpt-4o", messages=MSG, max_tokens=5)
+    assert seen_by(fb_fast) == {"d1": [503] * 6}
+
+
+@pytest.mark.parametrize(("flavor", "prefix", "works"), [("openrouter", "openrouter/openai/", False),
+                                                         ("openai", "openai/", True)])
+def test_router_context_window_fallbacks_depend_on_the_error_class(fb_fast, flavor: str, prefix: str,
+                                                                   works: bool) -> None:
+    router = Router(model_list=[group_dep(fb_fast, "small", prefix + "gpt-3.5-turbo", "d1", flavor),
+                                group_dep(fb_fast, "big", prefix + "gpt-4o-mini", "o1", flavor)],
+                    context_window_fallbacks=[{"small": ["big"]}], num_retries=0)
+    if works:
+        r = router.completion(model="small", messages=LONG, max_tokens=5)
+        assert group_of(r) == "big"
+        assert seen_by(fb_fast) == {"d1": [400], "o1": [200]}
+    else:
+        with pytest.raises(litellm.BadRequestError):
+            router.completion(model="small", messages=LONG, max_tokens=5)
+        assert seen_by(fb_fast) == {"d1": [400]}
 
 
 # --- 5.6 several processes ------------------------------------------------------------------
