@@ -8,8 +8,8 @@
 #
 # **В этом уроке вы:**
 # - запустите `Router` из исходного урока и выясните, что на самом деле значат его `tpm` и `rpm`;
-# - включите настоящий лимит запросов в минуту и разделите его между процессами через Redis;
 # - посмотрите на пять стратегий роутинга и их ловушки на панели «дашборд роутера»;
+# - включите настоящий лимит запросов в минуту и разделите его между процессами через Redis;
 # - разберётесь, когда Router повторяет запрос и когда выводит развёртывание из ротации (cooldown), и сами
 #   измерите правило cooldown;
 # - настроите Router, который переживает отказ развёртывания без единой ошибки у пользователя;
@@ -160,11 +160,10 @@ reveal("05.p1", served().get("d1", 0) / 100)
 # задайте `weight`.
 
 # %% [markdown]
-# ## 5.3 Лимиты запросов в минуту
+# ## 5.3 Стратегии роутинга
 #
-# В конце раздела понадобится второй процесс Python со своим Router — скрипт `worker.py`. Он импортирует LiteLLM пару
-# секунд, поэтому запустим его сейчас: он соберёт Router и будет ждать сигнала, а мы пока разберёмся с лимитом в
-# одном процессе.
+# В разделе 5.4 понадобится второй процесс Python со своим Router — скрипт `worker.py`. Он импортирует LiteLLM
+# несколько секунд, поэтому запустим его сейчас: он соберёт Router и будет ждать сигнала.
 
 # %%
 import json
@@ -206,102 +205,11 @@ process_b = subprocess.Popen([sys.executable, str(worker), course.provider.api_b
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
 # %% [markdown]
-# Раз `rpm` — вес, держит ли Router его как лимит? Одно развёртывание с `rpm=3`, шесть вызовов подряд.
-
-# %%
-predict("05.p2")
-
-# %%
-quiet_provider()
-limited = Router(model_list=[unique("d1", rpm=3)])
-print([attempt(limited) for _ in range(6)])
-reveal("05.p2", served()["d1"])
-
-# %% [markdown]
-# Настоящий лимит включает проверка перед вызовом `optional_pre_call_checks=["enforce_model_rate_limits"]`: сверх
-# `rpm` за минуту Router бросает `RateLimitError` сам, запрос до сети не доходит. Работает и в `completion`, и в
-# `acompletion`. Повторы выключены (`num_retries=0`): отказ Router несёт `retry-after: 60`, и с повторами по
-# умолчанию отклонённый вызов не упал бы, а ждал — до минуты. `unique()` даёт развёртыванию свой `id`: счётчик
-# ведётся по `id` (это хэш `litellm_params`) и общий для всех Router процесса.
-
-# %%
-same_minute(1)  # счётчик поминутный: шесть вызовов — в одну минуту
-quiet_provider()
-enforced = Router(model_list=[unique("d1", rpm=3)], optional_pre_call_checks=["enforce_model_rate_limits"],
-                  num_retries=0)
-print([attempt(enforced) for _ in range(6)])
-print("провайдер получил:", served())
-
-# %% [markdown]
-# > **Исходный урок говорит:** `"tpm": 100000, "rpm": 10000` — и выглядит это как лимиты. **На деле:** без проверки
-# > перед вызовом это веса для случайного выбора; Router спокойно отправляет запросы сверх `rpm`.
-#
-# Лимит бывает и **у самого провайдера**: он отвечает 429 с заголовком `Retry-After`. Включим у d1 лимит 5 запросов в
-# минуту (`course.provider.set_limits`) — здесь каждый лишний запрос доходит до провайдера и получает отказ:
-
-# %%
-quiet_provider()
-course.provider.set_limits(MODEL, rpm=5, deployment="d1")
-only_d1 = Router(model_list=[deployment("d1")], num_retries=0)
-print([attempt(only_d1) for _ in range(7)])
-print("провайдер ответил 429:", course.provider.stats()["statuses"].get("429", 0), "раза")
-
-# %% [markdown]
-# ### Лимит на несколько процессов: Redis
-#
-# Счётчики `rpm` Router хранит в памяти процесса. Запустите сервис в четырёх процессах — и лимит фактически умножится
-# на четыре. Чтобы процессы делили счётчики, дайте Router адрес Redis: `Router(..., redis_url=REDIS)` (нужен пакет
-# `redis`). Проверим на двух настоящих процессах: этот ноутбук — процесс A, запущенный в начале раздела скрипт —
-# процесс B. Оба держат `rpm=4` через общий Redis. A — асинхронный, как веб-сервис: делает 4 вызова `acompletion`,
-# потом даёт сигнал B, и тот делает свои 4. Счётчики в Redis поминутные, поэтому оба — в одну минуту.
-
-# %%
-from litellm.router_utils.pre_call_checks.model_rate_limit_check import ModelRateLimitingCheck
-
-print("процесс B:", process_b.stdout.readline().strip())  # ждём, пока B соберёт Router
-# Лимит проверяет обработчик в общем списке litellm.callbacks — один на процесс. Его уже завёл Router `enforced`
-# выше, и считает он в памяти: Router с Redis второй такой же обработчик не добавит. Убираем старый.
-litellm.callbacks[:] = [c for c in litellm.callbacks if not isinstance(c, ModelRateLimitingCheck)]
-same_minute(2)
-quiet_provider()
-router_a = Router(model_list=[{**deployment("d1", rpm=4), "model_info": {"id": run_id}}], redis_url=REDIS,
-                  optional_pre_call_checks=["enforce_model_rate_limits"], num_retries=0)
-
-
-async def call_a() -> str:
-    try:
-        return where(await router_a.acompletion(model="gpt-3.5-turbo", messages=MSG))
-    except Exception as e:
-        return type(e).__name__
-
-
-print("процесс A:", [await call_a() for _ in range(4)])
-process_b.stdin.write("go\n")
-process_b.stdin.flush()
-print("процесс B:", json.loads(process_b.stdout.readline()))
-process_b.wait()
-print("провайдер получил:", served())
-
-# %% [markdown]
-# Процесс B получил `RateLimitError` на все четыре вызова: лимит этой минуты уже выбрал процесс A, и B узнал об этом
-# из Redis. Уберите `redis_url` в обоих местах — и B пропустит свои четыре. А без строки, убирающей старый
-# обработчик, B тоже пропустил бы свои четыре: процесс A считал бы в памяти, хотя у его Router есть `redis_url`.
-#
-# > **Осторожно:** обработчики проверок и стратегий Router живут в общем `litellm.callbacks`, по одному каждого
-# > вида на процесс, — первый созданный Router решает за всех. Создавайте Router один раз при старте процесса,
-# > сразу со всеми настройками (и с Redis).
-#
-# > **Важно:** ключи в Redis имеют вид `global_router:<id>:<модель>:rpm:<ЧЧ-ММ>` — счётчик на каждую минуту.
-# > Поэтому у процессов должен совпадать `id` развёртывания: при одинаковых `litellm_params` он совпадает сам (это
-# > хэш), а если адреса у процессов разные — задайте `model_info={"id": ...}` явно, как здесь.
-#
-# ## 5.4 Стратегии роутинга
-#
 # `routing_strategy` выбирает, **как** Router выбирает развёртывание:
 #
 # | стратегия | выбирает | ловушка |
 # |---|---|---|
-# | `simple-shuffle` | случайно, с весами `weight`/`rpm`/`tpm` | по умолчанию; лимиты не соблюдает |
+# | `simple-shuffle` | случайно, с весами `weight`/`rpm`/`tpm` | по умолчанию; веса задают доли трафика |
 # | `least-busy` | развёртывание с наименьшим числом запросов «в полёте» | смысл есть только при конкурентном (async) трафике |
 # | `latency-based-routing` | самое быстрое по недавним ответам | развёртывание без замеров считает самым быстрым; **один** такой Router на процесс |
 # | `usage-based-routing-v2` | наименее загруженное по tpm/rpm за минуту | в sync бывает голый `ValueError`; его обработчик действует на все Router процесса |
@@ -357,8 +265,101 @@ print("провайдер получил больше запросов, чем �
 
 # %% [markdown]
 # Ошибок у пользователя нет, хотя d1 сбоил: провайдер получил больше запросов, чем отправлено, — это повторы. Как
-# они устроены — дальше.
+# они устроены — в разделе 5.5.
+
+# %% [markdown]
+# ## 5.4 Лимиты запросов в минуту
 #
+# В разделе 5.2 `rpm` оказался весом. Держит ли Router его ещё и как лимит? Одно развёртывание с `rpm=3`, шесть
+# вызовов подряд.
+
+# %%
+predict("05.p2")
+
+# %%
+quiet_provider()
+limited = Router(model_list=[unique("d1", rpm=3)])
+print([attempt(limited) for _ in range(6)])
+reveal("05.p2", served()["d1"])
+
+# %% [markdown]
+# Настоящий лимит включает проверка перед вызовом `optional_pre_call_checks=["enforce_model_rate_limits"]`: сверх
+# `rpm` за минуту Router бросает `RateLimitError` сам, запрос до сети не доходит. Работает и в `completion`, и в
+# `acompletion`. Повторы выключены (`num_retries=0`): отказ Router несёт `retry-after: 60`, и с повторами по
+# умолчанию отклонённый вызов не упал бы, а ждал — до минуты. `unique()` даёт развёртыванию свой `id`: счётчик
+# ведётся по `id` (это хэш `litellm_params`) и общий для всех Router процесса.
+
+# %%
+same_minute(1)  # счётчик поминутный: шесть вызовов — в одну минуту
+quiet_provider()
+enforced = Router(model_list=[unique("d1", rpm=3)], optional_pre_call_checks=["enforce_model_rate_limits"],
+                  num_retries=0)
+print([attempt(enforced) for _ in range(6)])
+print("провайдер получил:", served())
+
+# %% [markdown]
+# > **Исходный урок говорит:** `"tpm": 100000, "rpm": 10000` — и выглядит это как лимиты. **На деле:** без проверки
+# > перед вызовом это веса для случайного выбора; Router спокойно отправляет запросы сверх `rpm`.
+#
+# Лимит бывает и **у самого провайдера**: он отвечает 429 с заголовком `Retry-After`. Включим у d1 лимит 5 запросов в
+# минуту (`course.provider.set_limits`) — здесь каждый лишний запрос доходит до провайдера и получает отказ:
+
+# %%
+quiet_provider()
+course.provider.set_limits(MODEL, rpm=5, deployment="d1")
+only_d1 = Router(model_list=[deployment("d1")], num_retries=0)
+print([attempt(only_d1) for _ in range(7)])
+print("провайдер ответил 429:", course.provider.stats()["statuses"].get("429", 0), "раза")
+
+# %% [markdown]
+# ### Лимит на несколько процессов: Redis
+#
+# Счётчики `rpm` Router хранит в памяти процесса. Запустите сервис в четырёх процессах — и лимит фактически умножится
+# на четыре. Чтобы процессы делили счётчики, дайте Router адрес Redis: `Router(..., redis_url=REDIS)` (нужен пакет
+# `redis`). Проверим на двух настоящих процессах: этот ноутбук — процесс A, запущенный в начале раздела 5.3 скрипт —
+# процесс B. Оба держат `rpm=4` через общий Redis. A — асинхронный, как веб-сервис: делает 4 вызова `acompletion`,
+# потом даёт сигнал B, и тот делает свои 4. Счётчики в Redis поминутные, поэтому оба — в одну минуту.
+
+# %%
+from litellm.router_utils.pre_call_checks.model_rate_limit_check import ModelRateLimitingCheck
+
+print("процесс B:", process_b.stdout.readline().strip())  # ждём, пока B соберёт Router
+# Лимит проверяет обработчик в общем списке litellm.callbacks — один на процесс. Его уже завёл Router `enforced`
+# выше, и считает он в памяти: Router с Redis второй такой же обработчик не добавит. Убираем старый.
+litellm.callbacks[:] = [c for c in litellm.callbacks if not isinstance(c, ModelRateLimitingCheck)]
+same_minute(2)
+quiet_provider()
+router_a = Router(model_list=[{**deployment("d1", rpm=4), "model_info": {"id": run_id}}], redis_url=REDIS,
+                  optional_pre_call_checks=["enforce_model_rate_limits"], num_retries=0)
+
+
+async def call_a() -> str:
+    try:
+        return where(await router_a.acompletion(model="gpt-3.5-turbo", messages=MSG))
+    except Exception as e:
+        return type(e).__name__
+
+
+print("процесс A:", [await call_a() for _ in range(4)])
+process_b.stdin.write("go\n")
+process_b.stdin.flush()
+print("процесс B:", json.loads(process_b.stdout.readline()))  # дальше B завершится сам
+print("провайдер получил:", served())
+
+# %% [markdown]
+# Процесс B получил `RateLimitError` на все четыре вызова: лимит этой минуты уже выбрал процесс A, и B узнал об этом
+# из Redis. Уберите `redis_url` в обоих местах — и B пропустит свои четыре. А без строки, убирающей старый
+# обработчик, B тоже пропустил бы свои четыре: процесс A считал бы в памяти, хотя у его Router есть `redis_url`.
+#
+# > **Осторожно:** обработчики проверок и стратегий Router живут в общем `litellm.callbacks`, по одному каждого
+# > вида на процесс, — первый созданный Router решает за всех. Создавайте Router один раз при старте процесса,
+# > сразу со всеми настройками (и с Redis).
+#
+# > **Важно:** ключи в Redis имеют вид `global_router:<id>:<модель>:rpm:<ЧЧ-ММ>` — счётчик на каждую минуту.
+# > Поэтому у процессов должен совпадать `id` развёртывания: при одинаковых `litellm_params` он совпадает сам (это
+# > хэш), а если адреса у процессов разные — задайте `model_info={"id": ...}` явно, как здесь.
+
+# %% [markdown]
 # ## 5.5 Повторы (retry)
 #
 # По умолчанию `num_retries=2`: Router повторяет ошибки, которые имеет смысл повторять, — 429, 5xx, таймауты. 400 и
@@ -781,7 +782,7 @@ print("провайдер получил:", served())
 # Стратегия считает запросы за минуту по `id` развёртывания и не пускает сверх `rpm`, но в синхронном `completion`
 # неаккуратна: в отдельном скрипте пускает `rpm - 1` запрос и бросает голый `ValueError` вместо `RateLimitError`.
 # Хуже другое: её обработчик живёт в общем `litellm.callbacks` и проверяет `rpm` у
-# **всех** Router процесса. Повторим опыт из раздела 5.3 — обычный `simple-shuffle`, `rpm=3`, 6 вызовов — после того
+# **всех** Router процесса. Повторим опыт из раздела 5.4 — обычный `simple-shuffle`, `rpm=3`, 6 вызовов — после того
 # как в процессе появился v2-Router:
 
 # %%
@@ -792,7 +793,7 @@ plain = Router(model_list=[unique("d1", rpm=3)], num_retries=0)
 print("simple-shuffle, rpm=3:", [attempt(plain) for _ in range(6)])
 
 # %% [markdown]
-# В разделе 5.3 все 6 запросов прошли, теперь — только 3: поведение Router зависит от того, какие другие Router уже
+# В разделе 5.4 все 6 запросов прошли, теперь — только 3: поведение Router зависит от того, какие другие Router уже
 # создавались в процессе. Держите в процессе одну конфигурацию Router, а лимиты включайте явно.
 #
 # ### Ещё несколько фактов
