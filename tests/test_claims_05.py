@@ -36,11 +36,12 @@ MSG = [{"role": "user", "content": "Привет!"}]
 def _isolated_router_handlers():
     """Router strategy handlers live in the global litellm.callbacks and act on every Router
     (a claim of the lesson): each test starts without them and the list is restored after."""
-    saved = list(litellm.callbacks)
-    litellm.callbacks[:] = [c for c in saved if type(c).__module__.split(".")[1:2] not in (["router_strategy"],
-                                                                                           ["router_utils"])]
-    yield
-    litellm.callbacks[:] = saved
+    from course_helpers.exercises.lesson05 import routers_forgotten
+
+    with routers_forgotten():  # and the test's Routers leave no callbacks (at most 100 fit)
+        litellm.callbacks[:] = [c for c in litellm.callbacks
+                                if type(c).__module__.split(".")[1:2] not in (["router_strategy"], ["router_utils"])]
+        yield
 
 
 def dep(provider, name: str, flavor: str = "openrouter", unique: bool = False, **params: Any) -> dict[str, Any]:
@@ -146,16 +147,16 @@ def test_simple_shuffle_does_not_enforce_rpm(provider) -> None:
 # --- 5.3 strategies on the same traffic ---------------------------------------------------
 
 def run_strategy(provider, strategy: str, warmup: int = 3) -> dict[str, int]:
-    """100 concurrent requests (after `warmup` sequential ones) to slow d1 and fast d2. The HTTP clients
-    are warmed first by another Router (a cold client adds ~0.5 s to one answer, which would skew the
-    latency strategy's first measurements); for the latency strategy latencies are real (scale 1), so
-    that LiteLLM's own overhead per call does not drown the difference."""
-    provider.reset()
-    warm = Router(model_list=two_priced(provider))
-    for deployment in warm.model_list:
-        asyncio.run(warm.acompletion(model=deployment["model_info"]["id"], messages=MSG))
+    """100 concurrent requests (after `warmup` sequential ones) to slow d1 and fast d2. For the latency
+    strategy the HTTP clients are warmed first by another Router (a cold client adds ~0.5 s to one answer,
+    which would skew the strategy's first measurements) and latencies are real (scale 1), so that
+    LiteLLM's own overhead per call does not drown the difference."""
     provider.reset()
     if strategy == "latency-based-routing":
+        warm = Router(model_list=two_priced(provider))
+        for deployment in warm.model_list:
+            asyncio.run(warm.acompletion(model=deployment["model_info"]["id"], messages=MSG))
+        provider.reset()
         provider.set_latency_scale(1)
     slow_d1_fast_d2(provider)
     random.seed(5)
@@ -447,19 +448,39 @@ def test_one_503_lone_deployment_pauses_a_pair_retries_at_once(provider) -> None
     assert gaps[1] >= 0.5 and gaps[2] < 0.25, gaps
 
 
-def test_with_default_retries_a_sync_call_rejected_by_the_router_waits(provider) -> None:
-    """enforce_model_rate_limits and num_retries=2: the refused call sleeps (retry-after: 60) instead of failing."""
-    import threading
+SYNC_WAITER = textwrap.dedent('''
+    import sys
+    from litellm import Router
+    api_base, key = sys.argv[1:3]
+    router = Router(model_list=[{"model_name": "g", "litellm_params": {"model": "openrouter/openai/gpt-3.5-turbo",
+                    "api_base": api_base, "api_key": key, "rpm": 2}}],
+                    optional_pre_call_checks=["enforce_model_rate_limits"])  # num_retries=2 by default
+    for _ in range(3):
+        router.completion(model="g", messages=[{"role": "user", "content": "Привет!"}])
+        print("ok", flush=True)
+''')
 
-    not_near_minute_end()
-    fast(provider, 0)
-    router = Router(model_list=[dep(provider, "d1", unique=True, rpm=2)],
-                    optional_pre_call_checks=["enforce_model_rate_limits"])
-    outcomes: list[str] = []
-    worker = threading.Thread(target=lambda: outcomes.extend(attempt(router) for _ in range(3)), daemon=True)
-    worker.start()
-    worker.join(3)
-    assert worker.is_alive() and outcomes == ["d1", "d1"]  # the third call is still waiting after 3 s
+
+def test_with_default_retries_a_sync_call_rejected_by_the_router_waits(provider) -> None:
+    """enforce_model_rate_limits and num_retries=2: the refused call sleeps (retry-after: 60) instead of failing.
+    In a process of its own, killed afterwards: a waiting thread here would send its retry into a later test."""
+    for _ in range(3):  # the two admitted calls and the refused one must fall into one minute
+        provider.reset()
+        fast(provider, 0)
+        waiter = subprocess.Popen([sys.executable, "-c", SYNC_WAITER, provider.api_base("openrouter", deployment="d1"),
+                                   provider.key], stdout=subprocess.PIPE, text=True)
+        try:
+            outcomes = [waiter.stdout.readline().strip()]
+            minute = int(time.time() // 60)  # the first call has just been admitted
+            outcomes.append(waiter.stdout.readline().strip())
+            time.sleep(3)
+            still_waiting = waiter.poll() is None
+        finally:
+            waiter.kill()
+            waiter.wait()
+        if int(time.time() // 60) == minute:
+            break
+    assert outcomes == ["ok", "ok"] and still_waiting  # the third call is still waiting after 3 s
     assert served(provider) == {"d1": 2}
 
 
@@ -520,6 +541,31 @@ def requests_to_broken_d1(provider, status: int, **options: Any) -> int:
         "429-default", "401-default", "404-default", "429-policy", "503-policy-for-429"])
 def test_cooldown_rule_depends_on_allowed_fails(provider, status: int, options: dict, d1_requests: int) -> None:
     assert requests_to_broken_d1(provider, status, **options) == d1_requests
+
+
+def test_past_100_routers_a_new_router_gets_no_cooldowns_and_discard_frees_a_place(provider) -> None:
+    """Every Router adds its failure callback (the cooldown bookkeeping) to litellm.failure_callback, which
+    holds at most LITELLM_MAX_CALLBACKS = 100 entries: a Router made after that never cools a deployment
+    down; router.discard() takes a Router's callbacks out again."""
+    fast(provider, 0)
+
+    def d1_requests_with_401() -> int:
+        provider.reset()
+        provider.fail(MODEL, 401, deployment="d1")
+        random.seed(5)
+        router = Router(model_list=[dep(provider, "d1"), dep(provider, "d2")], num_retries=0, cooldown_time=60)
+        for _ in range(20):
+            attempt(router)
+        return provider.requests(deployment="d1")
+
+    assert d1_requests_with_401() == 1  # a 401 cools d1 down at once
+    # 99 places taken (as by 99 Routers: each adds one failure callback), the last by one more Router
+    litellm.failure_callback.extend(lambda *args, **kwargs: None for _ in range(99 - len(litellm.failure_callback)))
+    last = Router(model_list=[dep(provider, "d2")])
+    assert len(litellm.failure_callback) == 100
+    assert d1_requests_with_401() > 5  # the same Router, made when the list is full: no cooldown
+    last.discard()
+    assert d1_requests_with_401() == 1
 
 
 @pytest.mark.parametrize("status", [400, 403])

@@ -84,14 +84,33 @@ def quiet_provider() -> None:
     course.provider.set_latency_scale(0)
 
 
+_CALLBACK_LISTS = ("callbacks", "success_callback", "_async_success_callback", "failure_callback",
+                   "_async_failure_callback", "input_callback", "service_callback")
+
+
+@contextmanager
+def routers_forgotten() -> Iterator[None]:
+    """Every Router adds its callbacks (its cooldown bookkeeping among them) to LiteLLM's global lists,
+    which hold at most LITELLM_MAX_CALLBACKS (100) entries: past that, a new Router gets no cooldowns.
+    The Routers made inside the block leave nothing behind."""
+    saved = {name: list(getattr(litellm, name)) for name in _CALLBACK_LISTS}
+    try:
+        yield
+    finally:
+        for name, items in saved.items():
+            getattr(litellm, name)[:] = items
+
+
 @contextmanager
 def clean_check() -> Iterator[None]:
-    """A check from a quiet provider; afterwards the provider is reset for the lesson's next cells and
-    LiteLLM's queued logging tasks are run (outside a running event loop sync calls leave them behind)."""
+    """A check from a quiet provider; afterwards the provider is reset for the lesson's next cells, the
+    check's Routers leave no callbacks behind, and LiteLLM's queued logging tasks are run (outside a
+    running event loop sync calls leave them behind)."""
     saved, litellm.cache = litellm.cache, None
     quiet_provider()
     try:
-        yield
+        with routers_forgotten():
+            yield
     finally:
         litellm.cache = saved
         provider().reset()
@@ -380,8 +399,8 @@ def build_resilient_router() -> Router:
 
 
 def check_resilient_router(build: Callable[[], Any]) -> str:
-    router = _router_from(build, "build_resilient_router")
     with clean_check():
+        router = _router_from(build, "build_resilient_router")
         random.seed(0)
         healthy = [attempt(router) for _ in range(20)]
         errors = [o for o in healthy if o not in ("d1", "d2")]
@@ -480,10 +499,10 @@ def _group(response: Any) -> str | None:
 
 
 def check_assistant_router(build: Callable[[], Any]) -> str:
-    router = _router_from(build, "build_assistant_router")
-    groups = set(router.get_model_names())
-    expect(ASSISTANT in groups, f"в Router нет группы '{ASSISTANT}': есть {sorted(groups)}.")
     with clean_check():
+        router = _router_from(build, "build_assistant_router")
+        groups = set(router.get_model_names())
+        expect(ASSISTANT in groups, f"в Router нет группы '{ASSISTANT}': есть {sorted(groups)}.")
         random.seed(0)
         n = 100
         answered = [_group(router.completion(model=ASSISTANT, messages=MSG)) for _ in range(n)]
