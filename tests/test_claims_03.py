@@ -6,14 +6,15 @@ The practice provider is reset before each test (``provider`` fixture) and made 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 
 import litellm
 import openai
 import pydantic
 import pytest
-from litellm import Router
-from litellm.exceptions import APIConnectionError, AuthenticationError, BudgetExceededError, RateLimitError, Timeout
+from litellm.exceptions import (APIConnectionError, AuthenticationError, BudgetExceededError, MidStreamFallbackError,
+                               RateLimitError, Timeout)
 
 from course_helpers import Request, ask
 from course_helpers.panels.fallbacks import CHAIN, summarize
@@ -44,19 +45,6 @@ def seen(p, by: str = "model") -> dict[str, list]:
     for entry in p.log():
         out.setdefault(entry[by], []).append(entry["status"])
     return out
-
-
-def dep(p, group: str, model: str, name: str, flavor: str = "openrouter") -> dict:
-    return {"model_name": group, "litellm_params": {"model": model, "api_key": p.key,
-                                                   "api_base": p.api_base(flavor, deployment=name)}}
-
-
-def model_list(p) -> list[dict]:
-    return [dep(p, "gpt-4o", PRIMARY, "d1"), dep(p, "other-group", FB1, "o1")]
-
-
-def group_of(response) -> str:
-    return response._hidden_params["additional_headers"]["x-litellm-model-group"]
 
 
 def fallbacks_of(response) -> int:
@@ -240,82 +228,11 @@ def test_ask_all_failed_keeps_the_last_error_class(fast) -> None:
         (PRIMARY, "RateLimitError"), ("openrouter/openai/gpt-3.5-turbo", "RateLimitError")]
 
 
-# --- 3.7 Router fallbacks ---------------------------------------------------------------
-def test_router_fallbacks_must_be_a_list_of_dicts(fast) -> None:
-    with pytest.raises(ValueError, match="is not a dictionary"):
-        Router(model_list=model_list(fast), fallbacks=["other-group"])
-
-
-def test_router_fallback_group_answers_with_headers(fast) -> None:
-    fast.fail("openai/gpt-4o", 503)
-    router = Router(model_list=model_list(fast), fallbacks=[{"gpt-4o": ["other-group"]}], num_retries=0)
-    r = router.completion(model="gpt-4o", messages=M)
-    assert r.model == "anthropic/claude-3-haiku" and group_of(r) == "other-group" and fallbacks_of(r) == 1
-    assert seen(fast, "deployment") == {"d1": [503], "o1": [200]}
-
-
-@pytest.mark.parametrize("where", ["per-call", "default_fallbacks"])
-def test_router_plain_list_accepted_per_call_and_as_default(fast, where: str) -> None:
-    fast.fail("openai/gpt-4o", 503)
-    if where == "per-call":
-        r = Router(model_list=model_list(fast), num_retries=0).completion(
-            model="gpt-4o", messages=M, fallbacks=["other-group"])
-    else:
-        r = Router(model_list=model_list(fast), num_retries=0, default_fallbacks=["other-group"]).completion(
-            model="gpt-4o", messages=M)
-    assert group_of(r) == "other-group"
-    assert seen(fast, "deployment") == {"d1": [503], "o1": [200]}
-
-
-def test_mock_testing_fallbacks_router_only(fast) -> None:
-    router = Router(model_list=model_list(fast), fallbacks=[{"gpt-4o": ["other-group"]}], num_retries=0)
-    r = router.completion(model="gpt-4o", messages=M, mock_testing_fallbacks=True)
-    assert r.model == "anthropic/claude-3-haiku" and seen(fast, "deployment") == {"o1": [200]}
-    fast.reset()
-    r = litellm.completion(model=PRIMARY, messages=M, fallbacks=[FB2], mock_testing_fallbacks=True)
-    assert r.model == "openai/gpt-4o" and fallbacks_of(r) == 0  # ignored by the SDK
-    assert seen(fast) == {"openai/gpt-4o": [200]}
-
-
 def test_sdk_mock_response_exception_with_mocked_fallback(fast) -> None:
     r = litellm.completion(model=PRIMARY, messages=M, mock_response="litellm.RateLimitError",
                            fallbacks=[{"model": FB2, "mock_response": "ответ фолбэка"}])
     assert r.choices[0].message.content == "ответ фолбэка" and r.model == "openai/gpt-4o-mini"
     assert fast.requests() == 0
-
-
-def test_router_all_failed_raises_the_primary_groups_error(fast) -> None:
-    fast.fail("openai/gpt-4o", 503)
-    fast.fail("anthropic/claude-3-haiku", 429)
-    router = Router(model_list=model_list(fast), fallbacks=[{"gpt-4o": ["other-group"]}], num_retries=0)
-    with pytest.raises(litellm.ServiceUnavailableError) as info:
-        router.completion(model="gpt-4o", messages=M)
-    assert info.value.status_code == 503
-    assert seen(fast, "deployment") == {"d1": [503], "o1": [429]}
-
-
-# --- 3.8 retries vs fallbacks ---------------------------------------------------------------
-def test_router_default_retries_twice_with_backoff_then_falls_back(fast) -> None:
-    fast.fail("openai/gpt-4o", 503)
-    router = Router(model_list=model_list(fast), fallbacks=[{"gpt-4o": ["other-group"]}])
-    assert router.num_retries == 2
-    r = router.completion(model="gpt-4o", messages=M)
-    log = fast.log()
-    assert group_of(r) == "other-group"
-    assert seen(fast, "deployment") == {"d1": [503, 503, 503], "o1": [200]}
-    gaps = [b["t"] - a["t"] for a, b in zip(log, log[1:])]
-    assert gaps[0] >= 0.5 and gaps[1] >= 1.0  # exponential backoff: 0.5 s, 1 s (+ jitter)
-    assert gaps[2] >= 2.0  # and a third pause after the last retry, before the fallback
-
-
-def test_router_retry_policy_sets_retries_for_one_exception_class(fast) -> None:
-    fast.fail("openai/gpt-4o", 503)
-    router = Router(model_list=model_list(fast), fallbacks=[{"gpt-4o": ["other-group"]}],
-                    retry_policy={"ServiceUnavailableErrorRetries": 0})
-    assert router.num_retries == 2
-    r = router.completion(model="gpt-4o", messages=M)
-    assert group_of(r) == "other-group"
-    assert seen(fast, "deployment") == {"d1": [503], "o1": [200]}  # not [503, 503, 503]: the policy wins
 
 
 def test_sdk_num_retries_with_fallbacks_counts(fast) -> None:
@@ -327,38 +244,60 @@ def test_sdk_num_retries_with_fallbacks_counts(fast) -> None:
     assert times[2] - times[0] < 0.4  # the SDK's retries come without backoff pauses
 
 
-@pytest.mark.parametrize(("options", "d1_requests"), [
-    ({}, 6),
-    ({"allowed_fails": 3}, 6),  # the global default: the same rule as no setting at all
-    ({"allowed_fails": 1, "cooldown_time": 30}, 2),  # N != 3: cooldown at the (N + 1)-th failure
-    ({"allowed_fails_policy": {"ServiceUnavailableErrorAllowedFails": 1}}, 2),
-], ids=["default", "allowed_fails=3", "allowed_fails=1", "allowed_fails_policy"])
-def test_cooldown_of_a_single_deployment_group(fast, options: dict, d1_requests: int) -> None:
+def test_sdk_num_retries_apply_to_every_model_of_the_chain(fast) -> None:
+    """Prediction 03.p4: the primary 503, the first fallback 500, num_retries=2 -> 3 + 3 + 1 requests."""
     fast.fail("openai/gpt-4o", 503)
-    router = Router(model_list=model_list(fast), fallbacks=[{"gpt-4o": ["other-group"]}], num_retries=0, **options)
-    for _ in range(6):
-        assert group_of(router.completion(model="gpt-4o", messages=M, max_tokens=5)) == "other-group"
-    assert len(seen(fast, "deployment")["d1"]) == d1_requests
-    assert len(seen(fast, "deployment")["o1"]) == 6
+    fast.fail("anthropic/claude-3-haiku", 500)
+    r = litellm.completion(model=PRIMARY, messages=M, fallbacks=[FB1, FB2], num_retries=2)
+    assert r.model == "openai/gpt-4o-mini"
+    assert seen(fast) == {"openai/gpt-4o": [503] * 3, "anthropic/claude-3-haiku": [500] * 3,
+                          "openai/gpt-4o-mini": [200]}
 
 
-@pytest.mark.parametrize(("status", "d1_requests"), [(429, 6), (500, 6), (401, 1), (404, 1)])
-def test_default_cooldown_of_a_single_deployment_group_depends_on_the_error(fast, status: int,
-                                                                           d1_requests: int) -> None:
-    fast.fail("openai/gpt-4o", status)
-    router = Router(model_list=model_list(fast), fallbacks=[{"gpt-4o": ["other-group"]}], num_retries=0)
-    for _ in range(6):
-        router.completion(model="gpt-4o", messages=M, max_tokens=5)
-    assert len(seen(fast, "deployment")["d1"]) == d1_requests
+def test_sdk_dict_fallback_with_its_own_key_and_cap(fast) -> None:
+    """A dict's api_key and max_tokens apply to that fallback only (the second account of exercise 3.2)."""
+    reserve = fast.create_key("reserve", limit=1.0)
+    fast.set_credit_limit(0.0)  # the project's key is out of credits: 402
+    r = litellm.completion(model=PRIMARY, messages=M,
+                           fallbacks=[{"model": FB2, "api_key": reserve, "max_tokens": 30}])
+    assert r.model == "openai/gpt-4o-mini" and r.usage.completion_tokens == 30
+    assert [(e["model"], e["status"], e["key"]) for e in fast.log()] == [
+        ("openai/gpt-4o", 402, "practice-key"), ("openai/gpt-4o-mini", 200, "reserve")]
+    fast.set_credit_limit(None)
+    fast.reset()
+    fast.set_latency_scale(0.05)
+    reserve = fast.create_key("reserve", limit=1.0)
+    r = litellm.completion(model=PRIMARY, messages=M, fallbacks=[FB2], api_key=reserve)
+    assert [(e["model"], e["key"]) for e in fast.log()] == [("openai/gpt-4o", "reserve")]  # a call's key: the primary's
 
 
-def test_count_rule_spares_a_lone_deployment_without_a_fallback_group(fast) -> None:
+def test_sdk_mock_testing_fallbacks_is_ignored(fast) -> None:
+    r = litellm.completion(model=PRIMARY, messages=M, fallbacks=[FB2], mock_testing_fallbacks=True)
+    assert r.model == "openai/gpt-4o" and fallbacks_of(r) == 0
+    assert seen(fast) == {"openai/gpt-4o": [200]}
+
+
+def test_sync_stream_with_fallbacks_fails_async_stream_falls_back(fast) -> None:
+    """LiteLLM 1.108.14: completion(stream=True, fallbacks=[...]) iterates an async generator
+    synchronously and fails even when the provider answered 200; acompletion works."""
+    chunks = []
+    with pytest.raises(MidStreamFallbackError, match="'async_generator' object has no attribute '__next__'"):
+        for chunk in litellm.completion(model=PRIMARY, messages=M, stream=True, fallbacks=[FB2]):
+            chunks.append(chunk)
+    assert chunks == [] and fast.stats()["statuses"] == {"200": 1}
+    for chunk in litellm.completion(model=PRIMARY, messages=M, stream=True):  # without fallbacks: fine
+        chunks.append(chunk)
+    assert chunks
+    fast.reset()
+    fast.set_latency_scale(0.05)
     fast.fail("openai/gpt-4o", 503)
-    router = Router(model_list=model_list(fast)[:1], allowed_fails=1, num_retries=0)
-    for _ in range(6):
-        with pytest.raises(litellm.ServiceUnavailableError):  # never RouterRateLimitError: no cooldown
-            router.completion(model="gpt-4o", messages=M, max_tokens=5)
-    assert seen(fast, "deployment") == {"d1": [503] * 6}
+
+    async def streamed() -> str:
+        parts = [c.choices[0].delta.content or "" async for c in
+                 await litellm.acompletion(model=PRIMARY, messages=M, stream=True, fallbacks=[FB2])]
+        return "".join(parts)
+    text = asyncio.run(streamed())
+    assert text.startswith("Python") and seen(fast) == {"openai/gpt-4o": [503], "openai/gpt-4o-mini": [200]}
 
 
 # --- 3.9 context-window fallbacks -------------------------------------------------------------
@@ -400,21 +339,25 @@ def test_token_counter_counts_openrouter_names_with_the_default_tokenizer() -> N
     assert 1.9 < by_openrouter_name / gpt4o_mini < 2.1  # «вдвое больше»
 
 
-@pytest.mark.parametrize(("flavor", "prefix", "works"), [("openrouter", "openrouter/openai/", False),
-                                                         ("openai", "openai/", True)])
-def test_router_context_window_fallbacks_depend_on_the_error_class(fast, flavor: str, prefix: str,
-                                                                   works: bool) -> None:
-    router = Router(model_list=[dep(fast, "small", prefix + "gpt-3.5-turbo", "d1", flavor),
-                                dep(fast, "big", prefix + "gpt-4o-mini", "o1", flavor)],
-                    context_window_fallbacks=[{"small": ["big"]}], num_retries=0)
+@pytest.mark.parametrize(("small", "big", "works"), [
+    ("openrouter/openai/gpt-3.5-turbo", "openrouter/openai/gpt-4o-mini", False),
+    ("openai/gpt-3.5-turbo", "openai/gpt-4o-mini", True)])
+@pytest.mark.parametrize("overflow", ["fault", "long prompt"])
+def test_sdk_context_window_fallback_dict_works_only_when_the_error_is_context_window_exceeded(
+        fast, small: str, big: str, works: bool, overflow: str) -> None:
+    if overflow == "fault":
+        fast.fail("openai/gpt-3.5-turbo", kind="context_length")
+    messages = M if overflow == "fault" else LONG
+    refused = "fault:context_length" if overflow == "fault" else 400  # how the provider logs it
     if works:
-        r = router.completion(model="small", messages=LONG, max_tokens=5)
-        assert group_of(r) == "big"
-        assert seen(fast, "deployment") == {"d1": [400], "o1": [200]}
+        r = litellm.completion(model=small, messages=messages, max_tokens=5, context_window_fallback_dict={small: big})
+        assert r.model == "gpt-4o-mini"
+        assert seen(fast) == {"openai/gpt-3.5-turbo": [refused], "openai/gpt-4o-mini": [200]}
     else:
-        with pytest.raises(litellm.BadRequestError):
-            router.completion(model="small", messages=LONG, max_tokens=5)
-        assert seen(fast, "deployment") == {"d1": [400]}
+        with pytest.raises(litellm.BadRequestError) as info:
+            litellm.completion(model=small, messages=messages, max_tokens=5, context_window_fallback_dict={small: big})
+        assert not isinstance(info.value, litellm.ContextWindowExceededError)
+        assert seen(fast) == {"openai/gpt-3.5-turbo": [refused]}
 
 
 def test_context_length_fault_kind_maps_like_the_real_400(fast) -> None:

@@ -25,6 +25,8 @@ from litellm import Router
 from litellm.router_strategy.lowest_latency import LowestLatencyLoggingHandler
 from litellm.types.router import RouterRateLimitError
 
+pytestmark = pytest.mark.usefixtures("drain_litellm_logging")  # sync calls leave async logging tasks behind
+
 MODEL = "openai/gpt-3.5-turbo"
 GROUP = "gpt-3.5-turbo"
 MSG = [{"role": "user", "content": "Привет!"}]
@@ -34,11 +36,12 @@ MSG = [{"role": "user", "content": "Привет!"}]
 def _isolated_router_handlers():
     """Router strategy handlers live in the global litellm.callbacks and act on every Router
     (a claim of the lesson): each test starts without them and the list is restored after."""
-    saved = list(litellm.callbacks)
-    litellm.callbacks[:] = [c for c in saved if type(c).__module__.split(".")[1:2] not in (["router_strategy"],
-                                                                                           ["router_utils"])]
-    yield
-    litellm.callbacks[:] = saved
+    from course_helpers.exercises.lesson05 import routers_forgotten
+
+    with routers_forgotten():  # and the test's Routers leave no callbacks (at most 100 fit)
+        litellm.callbacks[:] = [c for c in litellm.callbacks
+                                if type(c).__module__.split(".")[1:2] not in (["router_strategy"], ["router_utils"])]
+        yield
 
 
 def dep(provider, name: str, flavor: str = "openrouter", unique: bool = False, **params: Any) -> dict[str, Any]:
@@ -144,7 +147,17 @@ def test_simple_shuffle_does_not_enforce_rpm(provider) -> None:
 # --- 5.3 strategies on the same traffic ---------------------------------------------------
 
 def run_strategy(provider, strategy: str, warmup: int = 3) -> dict[str, int]:
+    """100 concurrent requests (after `warmup` sequential ones) to slow d1 and fast d2. For the latency
+    strategy the HTTP clients are warmed first by another Router (a cold client adds ~0.5 s to one answer,
+    which would skew the strategy's first measurements) and latencies are real (scale 1), so that
+    LiteLLM's own overhead per call does not drown the difference."""
     provider.reset()
+    if strategy == "latency-based-routing":
+        warm = Router(model_list=two_priced(provider))
+        for deployment in warm.model_list:
+            asyncio.run(warm.acompletion(model=deployment["model_info"]["id"], messages=MSG))
+        provider.reset()
+        provider.set_latency_scale(1)
     slow_d1_fast_d2(provider)
     random.seed(5)
     router = Router(model_list=two_priced(provider), routing_strategy=strategy)
@@ -397,6 +410,80 @@ def test_which_client_errors_are_retried(provider, status: int, error: type) -> 
         assert error.__name__ in outcomes
 
 
+def test_default_rule_counts_this_minutes_successes_too(provider) -> None:
+    """A deployment that answered 20 requests this minute and then broke is cooled down only at its 21st
+    failure: more than half of this minute's requests must have failed (the lesson's 5.6)."""
+    not_near_minute_end(margin=5)
+    fast(provider, 0)
+    random.seed(5)
+    router = Router(model_list=[dep(provider, "d1", unique=True, weight=99), dep(provider, "d2", unique=True, weight=1)],
+                    num_retries=0, cooldown_time=60)
+    while provider.requests(deployment="d1") < 20:
+        attempt(router)
+    provider.fail(MODEL, 503, deployment="d1")
+    for _ in range(60):
+        attempt(router)
+    assert provider.requests(deployment="d1") - 20 == 21
+
+
+def test_a_second_latency_router_has_no_handler_in_the_callbacks(provider) -> None:
+    drop_latency_handlers()
+    first = Router(model_list=[dep(provider, "d1"), dep(provider, "d2")], routing_strategy="latency-based-routing")
+    second = Router(model_list=[dep(provider, "d1"), dep(provider, "d2")], routing_strategy="latency-based-routing")
+    handlers = [c for c in litellm.callbacks if isinstance(c, LowestLatencyLoggingHandler)]
+    assert handlers == [first.lowestlatency_logger] and second.lowestlatency_logger not in handlers
+    drop_latency_handlers()
+
+
+def test_one_503_lone_deployment_pauses_a_pair_retries_at_once(provider) -> None:
+    """Without Retry-After: a lone deployment waits at least 0.5 s before its retry, a pair retries at once."""
+    gaps = {}
+    for size in (1, 2):
+        provider.reset()
+        fast(provider, 0)
+        provider.fail(MODEL, 503, times=1)
+        Router(model_list=[dep(provider, f"d{i + 1}") for i in range(size)]).completion(model=GROUP, messages=MSG)
+        first, retry = provider.log()
+        gaps[size] = retry["t"] - first["t"]
+    assert gaps[1] >= 0.5 and gaps[2] < 0.25, gaps
+
+
+SYNC_WAITER = textwrap.dedent('''
+    import sys
+    from litellm import Router
+    api_base, key = sys.argv[1:3]
+    router = Router(model_list=[{"model_name": "g", "litellm_params": {"model": "openrouter/openai/gpt-3.5-turbo",
+                    "api_base": api_base, "api_key": key, "rpm": 2}}],
+                    optional_pre_call_checks=["enforce_model_rate_limits"])  # num_retries=2 by default
+    for _ in range(3):
+        router.completion(model="g", messages=[{"role": "user", "content": "Привет!"}])
+        print("ok", flush=True)
+''')
+
+
+def test_with_default_retries_a_sync_call_rejected_by_the_router_waits(provider) -> None:
+    """enforce_model_rate_limits and num_retries=2: the refused call sleeps (retry-after: 60) instead of failing.
+    In a process of its own, killed afterwards: a waiting thread here would send its retry into a later test."""
+    for _ in range(3):  # the two admitted calls and the refused one must fall into one minute
+        provider.reset()
+        fast(provider, 0)
+        waiter = subprocess.Popen([sys.executable, "-c", SYNC_WAITER, provider.api_base("openrouter", deployment="d1"),
+                                   provider.key], stdout=subprocess.PIPE, text=True)
+        try:
+            outcomes = [waiter.stdout.readline().strip()]
+            minute = int(time.time() // 60)  # the first call has just been admitted
+            outcomes.append(waiter.stdout.readline().strip())
+            time.sleep(3)
+            still_waiting = waiter.poll() is None
+        finally:
+            waiter.kill()
+            waiter.wait()
+        if int(time.time() // 60) == minute:
+            break
+    assert outcomes == ["ok", "ok"] and still_waiting  # the third call is still waiting after 3 s
+    assert served(provider) == {"d1": 2}
+
+
 def test_retry_policy_sets_retries_per_exception_class(provider) -> None:
     fast(provider)
     provider.fail(MODEL, 503)
@@ -456,6 +543,31 @@ def test_cooldown_rule_depends_on_allowed_fails(provider, status: int, options: 
     assert requests_to_broken_d1(provider, status, **options) == d1_requests
 
 
+def test_past_100_routers_a_new_router_gets_no_cooldowns_and_discard_frees_a_place(provider) -> None:
+    """Every Router adds its failure callback (the cooldown bookkeeping) to litellm.failure_callback, which
+    holds at most LITELLM_MAX_CALLBACKS = 100 entries: a Router made after that never cools a deployment
+    down; router.discard() takes a Router's callbacks out again."""
+    fast(provider, 0)
+
+    def d1_requests_with_401() -> int:
+        provider.reset()
+        provider.fail(MODEL, 401, deployment="d1")
+        random.seed(5)
+        router = Router(model_list=[dep(provider, "d1"), dep(provider, "d2")], num_retries=0, cooldown_time=60)
+        for _ in range(20):
+            attempt(router)
+        return provider.requests(deployment="d1")
+
+    assert d1_requests_with_401() == 1  # a 401 cools d1 down at once
+    # 99 places taken (as by 99 Routers: each adds one failure callback), the last by one more Router
+    litellm.failure_callback.extend(lambda *args, **kwargs: None for _ in range(99 - len(litellm.failure_callback)))
+    last = Router(model_list=[dep(provider, "d2")])
+    assert len(litellm.failure_callback) == 100
+    assert d1_requests_with_401() > 5  # the same Router, made when the list is full: no cooldown
+    last.discard()
+    assert d1_requests_with_401() == 1
+
+
 @pytest.mark.parametrize("status", [400, 403])
 def test_400_and_403_never_cool_a_deployment_down(provider, status: int) -> None:
     assert requests_to_broken_d1(provider, status) >= 10  # d1 keeps getting its share of 30
@@ -482,28 +594,30 @@ def test_after_a_cooldown_the_count_starts_again(provider, options: dict, before
 
 
 def test_traffic_shifts_during_an_outage_without_user_errors(provider) -> None:
-    provider.set_latency(MODEL, base_ms=40, per_token_ms=0)
+    """The lesson's live cooldown: 100 requests 8 ms apart, 5 ms answers (latency scale 1), d1 broken from
+    0.2 to 0.5 s, allowed_fails=1, cooldown_time=0.2."""
     random.seed(5)
-    router = Router(model_list=[dep(provider, "d1", unique=True), dep(provider, "d2", unique=True)],
-                    allowed_fails=1, cooldown_time=1)
+    router = Router(model_list=[dep(provider, "d1"), dep(provider, "d2")], allowed_fails=1, cooldown_time=0.2)
+    asyncio.run(router.acompletion(model=GROUP, messages=MSG))  # a cold first call would hold the loop
+    provider.reset()
+    provider.set_latency_scale(1)
+    provider.set_latency(MODEL, base_ms=5, per_token_ms=0)
 
     async def outage() -> None:
-        await asyncio.sleep(1.0)
+        await asyncio.sleep(0.2)
         provider.fail(MODEL, 503, deployment="d1")
-        await asyncio.sleep(1.0)
+        await asyncio.sleep(0.3)
         provider.clear_faults()
 
     async def main() -> list[Any]:
-        results, _ = await asyncio.gather(traffic(router, 200, gap_s=0.02), outage())
+        results, _ = await asyncio.gather(traffic(router, 100, gap_s=0.008), outage())
         return results
     results = asyncio.run(main())
     log = provider.log()
     t0 = log[0]["t"]
-    during = [e for e in log if 1.1 <= e["t"] - t0 < 2.0]
     assert not any(isinstance(r, Exception) for r in results)
     assert any(e["status"] == 503 for e in log)
-    assert sum(e["deployment"] == "d2" for e in during) > len(during) / 2
-    assert any(e["deployment"] == "d1" and e["t"] - t0 > 3.0 for e in log)
+    assert any(e["deployment"] == "d1" and e["t"] - t0 > 0.6 for e in log)  # back after the repair
 
 
 def test_all_deployments_cooling_down_raises_router_rate_limit_error(provider) -> None:
@@ -524,13 +638,187 @@ def test_all_deployments_cooling_down_raises_router_rate_limit_error(provider) -
     assert served(provider) == {"d1": 1, "d2": 1}
 
 
+# --- 5.7 fallback groups (moved from lesson 03 with the Router material) ------------------------
+
+LONG = [{"role": "user", "content": "слово " * 20000}]  # ~40k cl100k tokens: over gpt-3.5-turbo's 16385
+
+
+@pytest.fixture
+def fb_fast(provider):
+    provider.set_latency_scale(0.05)
+    return provider
+
+
+def group_dep(p, group: str, model: str, name: str, flavor: str = "openrouter") -> dict[str, Any]:
+    return {"model_name": group, "litellm_params": {"model": model, "api_key": p.key,
+                                                   "api_base": p.api_base(flavor, deployment=name)}}
+
+
+def fallback_list(p) -> list[dict[str, Any]]:
+    """A one-deployment group gpt-4o (d1) and its fallback group (claude-3-haiku on o1)."""
+    return [group_dep(p, "gpt-4o", "openrouter/openai/gpt-4o", "d1"),
+            group_dep(p, "other-group", "openrouter/anthropic/claude-3-haiku", "o1")]
+
+
+def group_of(response) -> str:
+    return response._hidden_params["additional_headers"]["x-litellm-model-group"]
+
+
+def fallbacks_of(response) -> int:
+    return response._hidden_params["additional_headers"]["x-litellm-attempted-fallbacks"]
+
+
+def seen_by(p) -> dict[str, list]:
+    out: dict[str, list] = {}
+    for entry in p.log():
+        out.setdefault(entry["deployment"], []).append(entry["status"])
+    return out
+
+
+def test_router_fallbacks_must_be_a_list_of_dicts(fb_fast) -> None:
+    with pytest.raises(ValueError, match="is not a dictionary"):
+        Router(model_list=fallback_list(fb_fast), fallbacks=["other-group"])
+
+
+def test_router_fallback_group_answers_with_headers(fb_fast) -> None:
+    fb_fast.fail("openai/gpt-4o", 503)
+    router = Router(model_list=fallback_list(fb_fast), fallbacks=[{"gpt-4o": ["other-group"]}], num_retries=0)
+    r = router.completion(model="gpt-4o", messages=MSG)
+    assert r.model == "anthropic/claude-3-haiku" and group_of(r) == "other-group" and fallbacks_of(r) == 1
+    assert seen_by(fb_fast) == {"d1": [503], "o1": [200]}
+
+
+@pytest.mark.parametrize("where", ["per-call", "default_fallbacks"])
+def test_router_plain_list_accepted_per_call_and_as_default(fb_fast, where: str) -> None:
+    fb_fast.fail("openai/gpt-4o", 503)
+    if where == "per-call":
+        r = Router(model_list=fallback_list(fb_fast), num_retries=0).completion(
+            model="gpt-4o", messages=MSG, fallbacks=["other-group"])
+    else:
+        r = Router(model_list=fallback_list(fb_fast), num_retries=0, default_fallbacks=["other-group"]).completion(
+            model="gpt-4o", messages=MSG)
+    assert group_of(r) == "other-group"
+    assert seen_by(fb_fast) == {"d1": [503], "o1": [200]}
+
+
+def test_mock_testing_fallbacks_in_the_router(fb_fast) -> None:
+    router = Router(model_list=fallback_list(fb_fast), fallbacks=[{"gpt-4o": ["other-group"]}], num_retries=0)
+    r = router.completion(model="gpt-4o", messages=MSG, mock_testing_fallbacks=True)
+    assert r.model == "anthropic/claude-3-haiku" and seen_by(fb_fast) == {"o1": [200]}
+    # litellm.completion ignores it: tests/test_claims_03.py
+
+
+def test_router_all_failed_raises_the_primary_groups_error(fb_fast) -> None:
+    fb_fast.fail("openai/gpt-4o", 503)
+    fb_fast.fail("anthropic/claude-3-haiku", 429)
+    router = Router(model_list=fallback_list(fb_fast), fallbacks=[{"gpt-4o": ["other-group"]}], num_retries=0)
+    with pytest.raises(litellm.ServiceUnavailableError) as info:
+        router.completion(model="gpt-4o", messages=MSG)
+    assert info.value.status_code == 503
+    assert seen_by(fb_fast) == {"d1": [503], "o1": [429]}
+
+
+def test_router_default_retries_twice_with_backoff_then_falls_back(fb_fast) -> None:
+    fb_fast.fail("openai/gpt-4o", 503)
+    router = Router(model_list=fallback_list(fb_fast), fallbacks=[{"gpt-4o": ["other-group"]}])
+    assert router.num_retries == 2
+    r = router.completion(model="gpt-4o", messages=MSG)
+    log = fb_fast.log()
+    assert group_of(r) == "other-group"
+    assert seen_by(fb_fast) == {"d1": [503, 503, 503], "o1": [200]}
+    gaps = [b["t"] - a["t"] for a, b in zip(log, log[1:])]
+    assert gaps[0] >= 0.5 and gaps[1] >= 1.0  # exponential backoff: 0.5 s, 1 s (+ jitter)
+    assert gaps[2] >= 2.0  # and a third pause after the last retry, before the fallback
+
+
+
+def test_a_two_deployment_group_retries_without_pauses_before_the_reserve(fb_fast) -> None:
+    """Prediction 05.p4: both deployments 503, num_retries=2 -> three attempts in the group, then the reserve."""
+    fb_fast.fail(MODEL, 503)
+    router = Router(model_list=[dep(fb_fast, "d1"), dep(fb_fast, "d2"),
+                                group_dep(fb_fast, "reserve", "openrouter/anthropic/claude-3-haiku", "o1")],
+                    fallbacks=[{GROUP: ["reserve"]}])
+    start = time.perf_counter()
+    r = router.completion(model=GROUP, messages=MSG)
+    assert group_of(r) == "reserve" and fallbacks_of(r) == 1 and r.model == "anthropic/claude-3-haiku"
+    log = fb_fast.log()
+    assert [e["status"] for e in log if e["deployment"] in ("d1", "d2")] == [503] * 3
+    assert [(e["deployment"], e["status"]) for e in log][-1] == ("o1", 200)
+    assert time.perf_counter() - start < 0.5  # no backoff: the group had another deployment
+
+def test_router_retry_policy_sets_retries_for_one_exception_class(fb_fast) -> None:
+    fb_fast.fail("openai/gpt-4o", 503)
+    router = Router(model_list=fallback_list(fb_fast), fallbacks=[{"gpt-4o": ["other-group"]}],
+                    retry_policy={"ServiceUnavailableErrorRetries": 0})
+    assert router.num_retries == 2
+    r = router.completion(model="gpt-4o", messages=MSG)
+    assert group_of(r) == "other-group"
+    assert seen_by(fb_fast) == {"d1": [503], "o1": [200]}  # not [503, 503, 503]: the policy wins
+
+
+@pytest.mark.parametrize(("options", "d1_requests"), [
+    ({}, 6),
+    ({"allowed_fails": 3}, 6),  # the global default: the same rule as no setting at all
+    ({"allowed_fails": 1, "cooldown_time": 30}, 2),  # N != 3: cooldown at the (N + 1)-th failure
+    ({"allowed_fails_policy": {"ServiceUnavailableErrorAllowedFails": 1}}, 2),
+], ids=["default", "allowed_fails=3", "allowed_fails=1", "allowed_fails_policy"])
+def test_cooldown_of_a_single_deployment_group(fb_fast, options: dict, d1_requests: int) -> None:
+    fb_fast.fail("openai/gpt-4o", 503)
+    router = Router(model_list=fallback_list(fb_fast), fallbacks=[{"gpt-4o": ["other-group"]}], num_retries=0, **options)
+    for _ in range(6):
+        assert group_of(router.completion(model="gpt-4o", messages=MSG, max_tokens=5)) == "other-group"
+    assert len(seen_by(fb_fast)["d1"]) == d1_requests
+    assert len(seen_by(fb_fast)["o1"]) == 6
+
+
+@pytest.mark.parametrize(("status", "d1_requests"), [(429, 6), (500, 6), (401, 1), (404, 1)])
+def test_default_cooldown_of_a_single_deployment_group_depends_on_the_error(fb_fast, status: int,
+                                                                           d1_requests: int) -> None:
+    fb_fast.fail("openai/gpt-4o", status)
+    router = Router(model_list=fallback_list(fb_fast), fallbacks=[{"gpt-4o": ["other-group"]}], num_retries=0)
+    for _ in range(6):
+        router.completion(model="gpt-4o", messages=MSG, max_tokens=5)
+    assert len(seen_by(fb_fast)["d1"]) == d1_requests
+
+
+def test_count_rule_spares_a_lone_deployment_without_a_fallback_group(fb_fast) -> None:
+    fb_fast.fail("openai/gpt-4o", 503)
+    router = Router(model_list=fallback_list(fb_fast)[:1], allowed_fails=1, num_retries=0)
+    for _ in range(6):
+        with pytest.raises(litellm.ServiceUnavailableError):  # never RouterRateLimitError: no cooldown
+            router.completion(model="gpt-4o", messages=MSG, max_tokens=5)
+    assert seen_by(fb_fast) == {"d1": [503] * 6}
+
+
+@pytest.mark.parametrize(("flavor", "prefix", "works"), [("openrouter", "openrouter/openai/", False),
+                                                         ("openai", "openai/", True)])
+@pytest.mark.parametrize("overflow", ["long prompt", "fault"])
+def test_router_context_window_fallbacks_depend_on_the_error_class(fb_fast, flavor: str, prefix: str,
+                                                                   works: bool, overflow: str) -> None:
+    messages = LONG if overflow == "long prompt" else MSG
+    if overflow == "fault":
+        fb_fast.fail("openai/gpt-3.5-turbo", kind="context_length")
+    refused = 400 if overflow == "long prompt" else "fault:context_length"
+    router = Router(model_list=[group_dep(fb_fast, "small", prefix + "gpt-3.5-turbo", "d1", flavor),
+                                group_dep(fb_fast, "big", prefix + "gpt-4o-mini", "o1", flavor)],
+                    context_window_fallbacks=[{"small": ["big"]}], num_retries=0)
+    if works:
+        r = router.completion(model="small", messages=messages, max_tokens=5)
+        assert group_of(r) == "big"
+        assert seen_by(fb_fast) == {"d1": [refused], "o1": [200]}
+    else:
+        with pytest.raises(litellm.BadRequestError):
+            router.completion(model="small", messages=messages, max_tokens=5)
+        assert seen_by(fb_fast) == {"d1": [refused]}
+
+
 # --- 5.6 several processes ------------------------------------------------------------------
 
 WORKER = textwrap.dedent('''
-    import asyncio, json, sys
+    import asyncio, json, sys, time
     from litellm import Router
-    api_base, key, host, port, dep_id = sys.argv[1:6]
-    extra = {"redis_host": host, "redis_port": int(port)} if host != "-" else {}
+    api_base, key, redis, dep_id = sys.argv[1:5]
+    extra = {"redis_url": redis} if redis != "-" else {}
     router = Router(model_list=[{"model_name": "g", "litellm_params": {"model": "openrouter/openai/gpt-3.5-turbo",
                     "api_base": api_base, "api_key": key, "rpm": 4}, "model_info": {"id": dep_id}}],
                     optional_pre_call_checks=["enforce_model_rate_limits"], num_retries=0, **extra)
@@ -542,21 +830,28 @@ WORKER = textwrap.dedent('''
             except Exception as e:
                 out.append(type(e).__name__)
         return out
-    print(json.dumps(asyncio.run(main())))
+    first_minute = int(time.time() // 60)
+    outcomes = asyncio.run(main())
+    print(json.dumps({"out": outcomes, "minutes": sorted({first_minute, int(time.time() // 60)})}))
 ''')
+
+
+def two_workers(provider, redis: str) -> tuple[list[str], list[str]]:
+    """Process a, then process b, in one minute (the counters are per minute: under load a fresh
+    process may need many seconds to import LiteLLM, so a pair that straddles a minute runs again)."""
+    for _ in range(3):
+        provider.reset()
+        fast(provider)
+        args = (provider.api_base("openrouter", deployment="d1"), provider.key, redis, uuid.uuid4().hex)
+        a, b = run_script(WORKER, *args), run_script(WORKER, *args)
+        if len({*a["minutes"], *b["minutes"]}) == 1:
+            return a["out"], b["out"]
+    raise AssertionError("three pairs of processes straddled a minute")
 
 
 @pytest.mark.parametrize("shared", [True, False], ids=["redis", "in-memory"])
 def test_rpm_counters_are_shared_across_processes_only_through_redis(provider, redis_url, shared: bool) -> None:
-    from course_helpers import redis_host_port
-
-    host, port = redis_host_port(redis_url) if shared else ("-", 0)
-    not_near_minute_end(margin=25)
-    fast(provider)
-    run_id = uuid.uuid4().hex
-    args = (provider.api_base("openrouter", deployment="d1"), provider.key, host, str(port), run_id)
-    a = run_script(WORKER, *args)
-    b = run_script(WORKER, *args)
+    a, b = two_workers(provider, redis_url if shared else "-")
     assert a == ["ok"] * 4
     if shared:
         assert b == ["RateLimitError"] * 4
@@ -564,3 +859,42 @@ def test_rpm_counters_are_shared_across_processes_only_through_redis(provider, r
     else:
         assert b == ["ok"] * 4
         assert served(provider) == {"d1": 8}
+
+
+@pytest.mark.parametrize("stale_removed", [False, True], ids=["first-router-decides", "stale-handler-removed"])
+def test_the_first_enforce_router_of_a_process_keeps_its_counters_for_every_router(provider, redis_url,
+                                                                                   stale_removed: bool) -> None:
+    """The rate-limit check is one callback per process in litellm.callbacks: after an in-memory enforce
+    Router, a Router with redis_url counts in memory too, and another process sees nothing — unless the
+    stale handler is removed before the Redis Router is built (the lesson's process A)."""
+    from litellm.router_utils.pre_call_checks.model_rate_limit_check import ModelRateLimitingCheck
+
+    not_near_minute_end(margin=25)
+    fast(provider)
+    Router(model_list=[dep(provider, "d1", unique=True, rpm=3)], optional_pre_call_checks=["enforce_model_rate_limits"],
+           num_retries=0)
+    if stale_removed:
+        litellm.callbacks[:] = [c for c in litellm.callbacks if not isinstance(c, ModelRateLimitingCheck)]
+    api_base = provider.api_base("openrouter", deployment="d1")
+    worker_b = WORKER.replace('"model_name": "g"', f'"model_name": "{GROUP}"').replace('model="g"', f'model="{GROUP}"')
+    for _ in range(3):  # a pair that straddles a minute runs again (per-minute counters)
+        run_id = uuid.uuid4().hex
+        router_a = Router(model_list=[{"model_name": GROUP, "litellm_params": {
+            "model": "openrouter/" + MODEL, "api_base": api_base, "api_key": provider.key, "rpm": 4},
+            "model_info": {"id": run_id}}], redis_url=redis_url, optional_pre_call_checks=["enforce_model_rate_limits"],
+            num_retries=0)
+
+        async def process_a() -> list[str]:
+            out = []
+            for _ in range(4):
+                try:
+                    out.append(where(await router_a.acompletion(model=GROUP, messages=MSG)))  # noqa: B023
+                except Exception as e:  # noqa: BLE001
+                    out.append(type(e).__name__)
+            return out
+        minute = int(time.time() // 60)
+        assert asyncio.run(process_a()) == ["d1"] * 4
+        b = run_script(worker_b, api_base, provider.key, redis_url, run_id)
+        if set(b["minutes"]) == {minute}:
+            break
+    assert b["out"] == (["RateLimitError"] * 4 if stale_removed else ["ok"] * 4)

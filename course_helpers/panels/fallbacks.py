@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import os
 from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
@@ -112,6 +113,8 @@ class CrashSimulator:
 
     Every run resets the practice provider first (its faults are seeded, so the same
     sliders give the same picture), then arms ``provider.fail(model, status, probability=p)``.
+    The batch runs without simulated latency (who served matters here, not how fast); the
+    course's latency scale (``COURSE_LATENCY_SCALE``) is restored afterwards.
     """
 
     def __init__(self, provider: PracticeProvider, chain: list[str] | None = None) -> None:
@@ -136,21 +139,25 @@ class CrashSimulator:
     def run(self) -> Batch:
         """Run one batch (the button's handler); returns the :class:`Batch` it drew."""
         self.provider.reset()  # clean stats, and the seeded random faults start over
+        self.provider.set_latency_scale(0)
         status = STATUSES[self.status.value]
         for model, slider in zip(self.chain, self.sliders):
             if slider.value > 0:
                 self.provider.fail(model_id(model), status, probability=slider.value)
         served: list[str | None] = []
-        with practice_env() if current_course() is not None else nullcontext():  # faults live there
-            for n in range(1, self.count.value + 1):
-                self.summary.value = message_html(f"запрос {n} из {self.count.value}…", None)
-                try:
-                    response = litellm.completion(model=self.chain[0], fallbacks=self.chain[1:], max_tokens=20,
-                                                  messages=[{"role": "user", "content": PROMPT.format(n=n)}])
-                    served.append(response.model)
-                except litellm.APIConnectionError:  # what SDK fallbacks raise when every model failed
-                    served.append(None)
-        self.provider.clear_faults()
+        try:
+            with practice_env() if current_course() is not None else nullcontext():  # faults live there
+                for n in range(1, self.count.value + 1):
+                    self.summary.value = message_html(f"запрос {n} из {self.count.value}…", None)
+                    try:
+                        response = litellm.completion(model=self.chain[0], fallbacks=self.chain[1:], max_tokens=20,
+                                                      messages=[{"role": "user", "content": PROMPT.format(n=n)}])
+                        served.append(response.model)
+                    except litellm.APIConnectionError:  # what SDK fallbacks raise when every model failed
+                        served.append(None)
+        finally:
+            self.provider.clear_faults()
+            self.provider.set_latency_scale(float(os.environ.get("COURSE_LATENCY_SCALE", "1")))
         batch = summarize(self.chain, served, self.provider.log())
         lost = batch.served_count(None)
         headline = (f"Серия из {len(served)}: основная ответила {batch.served_count(batch.models[0])}, "

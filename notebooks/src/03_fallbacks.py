@@ -1,47 +1,58 @@
 # %% [markdown]
 # # Урок 03. Резервные модели (fallbacks)
 #
-# Основная модель рано или поздно ляжет: 503, лимит, обрыв. Приложение при этом должно ответить —
-# **другой моделью**. Это и есть резервные модели (fallbacks). Важно не только настроить переход,
-# но и **доказать**, что он случился: какая модель ответила, сколько запросов получила каждая,
-# что будет, если откажут все.
+# Наш ассистент отвечает через `openrouter/openai/gpt-4o`. Рано или поздно эта модель откажет: 503, лимит
+# запросов, кончились кредиты. Пользователь всё равно должен получить ответ — от **резервной модели**. А мы должны
+# уметь **доказать**, кто ответил: по ответу LiteLLM и по тому, что увидел провайдер.
 #
 # **В этом уроке вы:**
-# - запустите цикл по моделям из исходного урока и найдёте в нём три ошибки, а потом исправите его;
-# - настроите `fallbacks=` в `litellm.completion` — строками и словарями с собственными параметрами;
-# - научитесь доказывать по ответу и по статистике провайдера, **кто** ответил;
-# - узнаете, что приходит, когда отказали все модели (спойлер: не то исключение, которое вы ждёте);
-# - используете `Request(fallbacks=...)` из «нашего проекта» и fallbacks в `Router`;
-# - посчитаете запросы при повторах и переходах, разберёте фолбэки по окну контекста;
-# - устроите «аварии» в симуляторе и решите два задания, которые проверяются настоящими сбоями.
+# - найдёте ошибки в ручном цикле по моделям из исходного урока и почините его;
+# - настроите `fallbacks=` в `litellm.completion` и проверите прогнозами, кто отвечает, на каких ошибках
+#   происходит переход и что прилетает, когда отказали все;
+# - дадите резервной модели свой ключ и свои параметры (второй аккаунт);
+# - подключите `Request(fallbacks=...)` из «нашего проекта» и разберётесь, где нужен повтор, а где — переход;
+# - выберете самую дешёвую цепочку моделей, которая отвечает при заданных сбоях.
 #
-# ⏱ **Время:** 50 минут.
+# ⏱ **Время:** основной путь ~40 мин + «Для любопытных» ~10 мин.
 #
-# В онлайн-режиме опыты, которые устраивают сбои или считают запросы, идут на практическом провайдере:
-# сбои и счётчики есть только у него (ячейка такого опыта об этом скажет). `Router` с развёртываниями
-# `course.provider.api_base(...)` ходит туда всегда.
+# Все опыты урока устраивают сбои и считают запросы, поэтому идут на практическом провайдере (в онлайн-режиме
+# ячейка опыта об этом скажет). Задержки ответов в уроке выключены: важно, **кто** ответил, а не как быстро.
 
 # %%
 from course_helpers import start_lesson
 
 course = start_lesson("03")
 
+import litellm
+import openai
+from course_helpers import check, hint, predict, progress, quiz, reveal, solution
+
+PRIMARY = "openrouter/openai/gpt-4o"  # основная модель ассистента
+messages = [{"role": "user", "content": "Что такое Python?"}]
+
+
+def clean_provider() -> None:
+    """Провайдер без сбоев, лимитов и статистики; задержки ответов выключены."""
+    course.provider.reset()
+    course.provider.set_latency_scale(0)
+
+
+def seen() -> dict:
+    """Что получил провайдер: модель → статусы его ответов по порядку."""
+    received = {}
+    for entry in course.provider.log():
+        received.setdefault(entry["model"], []).append(entry["status"])
+    return received
+
+
 # %% [markdown]
 # ## 3.1 Цикл из исходного урока
 #
-# Исходный урок предлагает перебирать модели вручную. Код ниже — дословно, только обёрнут в функцию
-# (чтобы вернуть `response`) и печатает класс ошибки вместо её длинного текста.
-#
-# Чтобы видеть, что происходит «по ту сторону», заведём функцию `seen()`: что получил практический
-# провайдер — для каждой модели список HTTP-статусов его ответов по порядку.
+# Исходный урок перебирает модели вручную. Вот его код — дословно, только обёрнут в функцию (чтобы вернуть
+# `response`) и печатает класс ошибки вместо её длинного текста. Устроим ему три аварии: лежит основная модель
+# (503), все модели упёрлись в лимит (429), ключ неверен (401). `seen()` показывает, что получил провайдер.
 
 # %%
-import litellm
-
-messages = [{"role": "user", "content": "Что такое Python?"}]
-models_to_try = ["openrouter/openai/gpt-4o-mini", "openrouter/openai/gpt-3.5-turbo"]
-
-
 def seed_loop(models_to_try, messages):
     for model in models_to_try:
         try:
@@ -53,53 +64,31 @@ def seed_loop(models_to_try, messages):
     return response
 
 
-def seen(by: str = "model") -> dict:
-    """Что получил провайдер: модель (или развёртывание) → статусы ответов по порядку."""
-    received = {}
-    for entry in course.provider.log():
-        received.setdefault(entry[by], []).append(entry["status"])
-    return received
-
+models_to_try = ["openrouter/openai/gpt-4o-mini", "openrouter/openai/gpt-3.5-turbo"]
 
 with course.practice():
-    course.provider.reset()
-    course.provider.fail("openai/gpt-4o-mini", 503)  # основная модель лежит, пока не уберём сбой
-    response = seed_loop(models_to_try, messages)
-    print("ответила:", response.model)
-    print("провайдер видел:", seen())
-
-# %% [markdown]
-# Основная модель ответила 503 — цикл перешёл к резервной. Работает. Теперь две другие аварии:
-# **все модели** отвечают 429, и **неверный ключ** (401) у всех.
-
-# %%
-with course.practice():
-    for status in (429, 401):
-        course.provider.reset()
-        course.provider.fail("*", status)  # "*" — все модели
+    for failing, status in (("openai/gpt-4o-mini", 503), ("*", 429), ("*", 401)):  # "*" — все модели
+        clean_provider()
+        course.provider.fail(failing, status)
         try:
-            response = seed_loop(models_to_try, messages)
+            print("ответила:", seed_loop(models_to_try, messages).model)
         except Exception as e:
             print(f"  → {type(e).__name__}: {e}")
-        print(f"HTTP {status}: провайдер видел {seen()}\n")
+        print(f"  провайдер видел: {seen()}\n")
 
 # %% [markdown]
-# > **Осторожно:** в цикле из исходного урока три ошибки.
-# > 1. **Когда отказали все модели, ошибки нет** — цикл просто заканчивается. В функции это
-# >    `UnboundLocalError` про переменную `response`, а в ячейке ноутбука ещё хуже: `response`
-# >    остаётся **от прошлого запроса**, и программа молча работает со старым ответом.
-# > 2. **`except Exception` ловит всё**, включая 401: неверный ключ честно «пробуется» на каждой
-# >    модели, а настоящая причина теряется. Так же проглотится и опечатка в вашем коде.
-# > 3. Сообщение об ошибке печатается, но **класс ошибки потерян** — вызывающий код не может решить,
-# >    что делать дальше.
+# > **Исходный урок говорит:** цикл по `models_to_try` с `break` при успехе обеспечивает «бесперебойную работу».
+# > **На деле:** при одной аварии — да, а дальше три ошибки.
+# > 1. **Отказали все — ошибки нет.** В функции это `UnboundLocalError` про `response`, а в ячейке ноутбука ещё
+# >    хуже: `response` остаётся **от прошлого запроса**, и программа молча работает со старым ответом.
+# > 2. **`except Exception` ловит и 401.** Неверный ключ честно «пробуется» на каждой модели, причина теряется.
+# >    Так же проглотится и опечатка в вашем коде.
+# > 3. **Класс ошибки потерян.** Её печатают, но вызывающий код не может решить, что делать дальше.
 #
-# ### Цикл из клиента проекта
-#
-# В клиенте проекта исходного урока (`litellm_client.py`) цикл устроен через счётчик `attempt`, а
-# неожиданные ошибки обрабатываются так: `except Exception: continue`. Урок 02 разбирает этот
-# обработчик подробно; здесь — главное. `continue` **не увеличивает `attempt`**, и цикл снова берёт
-# ту же модель. Запускаем **безопасно**: с предохранителем на 5 итераций (в исходном коде его нет —
-# там цикл бесконечный).
+# В клиенте проекта из исходного урока (`litellm_client.py`) цикл идёт по счётчику `attempt`, а неожиданные ошибки
+# обрабатываются так: `except Exception: continue` (урок 02 разбирает этот обработчик). `continue` **не
+# увеличивает `attempt`**: цикл снова берёт ту же модель. Запускаем с предохранителем на 5 итераций — в исходном
+# коде его нет.
 
 # %%
 from litellm.exceptions import APIConnectionError, AuthenticationError, BudgetExceededError, RateLimitError, Timeout
@@ -113,9 +102,8 @@ def seed_client(models, messages):
         iterations += 1
         if iterations > GUARD:
             return f"ЗАЦИКЛИЛСЯ: {GUARD} итераций, attempt всё ещё {attempt}"
-        model = models[attempt]
         try:
-            return litellm.completion(model=model, messages=messages).model
+            return litellm.completion(model=models[attempt], messages=messages).model
         except AuthenticationError:
             raise ValueError("Invalid API key")
         except (RateLimitError, Timeout, APIConnectionError, BudgetExceededError):
@@ -126,108 +114,122 @@ def seed_client(models, messages):
 
 
 with course.practice():
-    course.provider.reset()
-    course.provider.fail("openai/gpt-4o-mini", 503)  # 503 = ServiceUnavailableError: его нет в кортеже
+    clean_provider()
+    course.provider.fail("openai/gpt-4o-mini", 503)  # 503 — ServiceUnavailableError: его нет в кортеже
     print(seed_client(models_to_try, messages))
     print("провайдер видел:", seen())
 
 # %% [markdown]
-# Пять запросов подряд к лежащей модели, ни одного — к резервной. Без предохранителя этот цикл
-# засыпал бы провайдера запросами бесконечно.
+# Пять запросов подряд к лежащей модели, ни одного — к резервной. Без предохранителя этот цикл засыпал бы
+# провайдера запросами бесконечно.
 #
-# ## 3.2 Исправленный цикл
+# ### Задание 3.1 · отладка. Починить цикл
 #
-# Правильный ручной цикл (о порядке `except` — урок 02):
-# - **401 и 400 поднимаются сразу** со своим классом: другая модель не исправит ключ или кривой запрос;
-# - исключение — `ContextWindowExceededError` (потомок `BadRequestError`): модель с бо́льшим окном
-#   как раз поможет, поэтому его ветка стоит **выше**;
-# - **все остальные ошибки провайдера** ловятся общим предком `openai.APIError` (503, 429, 500,
-#   таймауты, обрывы…) — и цикл идёт к следующей модели;
-# - если отказали все, поднимается **последняя ошибка** — с её настоящим классом.
+# В ячейке ниже — цикл из исходного урока под именем `fallback_loop(models, messages)`. Исправьте его так, чтобы:
+# - функция возвращала **ответ** (`response`) первой модели, которая ответила;
+# - временные ошибки провайдера (503, 500, 429, таймаут) вели к **следующей** модели, и ни одна модель не
+#   получала больше одного запроса;
+# - неверный ключ (401) и неверный запрос (400) **сразу** поднимали свою ошибку: другая модель их не исправит;
+# - когда отказали все, поднималась **последняя ошибка со своим классом** (на 429 — `RateLimitError`).
+#
+# Проверка устроит пять аварий на цепочке из трёх моделей и сверит со статистикой провайдера, сколько запросов
+# получила каждая модель. Запустите её сразу, с неисправленным кодом: она покажет первую ошибку.
 
 # %%
-import openai
-
-
-def fixed_loop(models, messages):
-    last_error = None
+def fallback_loop(models, messages):
     for model in models:
         try:
-            return litellm.completion(model=model, messages=messages)
-        except litellm.ContextWindowExceededError as e:  # раньше BadRequestError: это его потомок
-            last_error = e
-        except (litellm.AuthenticationError, litellm.BadRequestError):
-            raise  # ключ или запрос неверны — другая модель не поможет
-        except openai.APIError as e:  # общий предок всех ошибок провайдера в LiteLLM
-            print(f"  {model}: {type(e).__name__} ({e.status_code}) → следующая модель")
-            last_error = e
-    raise last_error
+            response = litellm.completion(model=model, messages=messages)
+            # Если запрос успешен, выходим из цикла
+            break
+        except Exception as e:
+            print(f"Ошибка с моделью {model}: {type(e).__name__}")
+    return response
 
 
-with course.practice():
-    for fault, status in (("основная 503", 503), ("все 429", 429), ("все 401", 401)):
-        course.provider.reset()
-        course.provider.fail("openai/gpt-4o-mini" if fault == "основная 503" else "*", status)
-        try:
-            outcome = f"ответила {fixed_loop(models_to_try, messages).model}"
-        except openai.APIError as e:
-            outcome = f"поднят {type(e).__name__} ({e.status_code})"
-        print(f"{fault}: {outcome} | провайдер видел {seen()}")
+# %%
+check("03.1", fallback_loop)
 
 # %% [markdown]
-# Теперь каждая авария заканчивается понятно: ответом резервной модели, `RateLimitError` (класс
-# сохранён — его можно поймать и, например, подождать) или `AuthenticationError` после **одного**
-# запроса.
+# Подсказки: `hint("03.1")`, `hint("03.1", 2)`. Решение — в конце урока и в `solution("03.1")`.
 #
-# ## 3.3 `fallbacks=` в `litellm.completion`
+# ## 3.2 `fallbacks=` в `litellm.completion`
 #
-# Писать цикл самому не обязательно: у `litellm.completion` есть параметр `fallbacks` — список
-# резервных моделей. LiteLLM пробует основную модель, при ошибке — резервные по порядку.
+# Писать цикл самому не обязательно: у `litellm.completion` есть параметр `fallbacks` — список резервных моделей.
+# LiteLLM пробует основную модель, а при ошибке — резервные по порядку.
+#
+# Основная `gpt-4o` лежит (503), резервные — `claude-3-haiku` и `gpt-4o-mini`. Сколько запросов получит провайдер,
+# и кто ответит? Выберите вариант, потом выполните опыт.
+
+# %%
+predict("03.p1")
 
 # %%
 with course.practice():
-    course.provider.reset()
-    course.provider.fail("openai/gpt-4o", 503)
+    clean_provider()
+    course.provider.fail("openai/gpt-4o", 503)  # основная лежит, пока не уберём сбой
 
     response = litellm.completion(
-        model="openrouter/openai/gpt-4o",
+        model=PRIMARY,
         messages=messages,
         fallbacks=["openrouter/anthropic/claude-3-haiku", "openrouter/openai/gpt-4o-mini"],
     )
-    print(response.choices[0].message.content[:70], "…")
+    print("провайдер видел:", seen())
+    reveal("03.p1", (course.provider.requests(), response.model))
 
 # %% [markdown]
 # ### Кто ответил? Доказательства
 #
-# Ответ пришёл, но от кого? Три источника — и один из них врёт.
+# Ответ пришёл. Где в нём сказано, от кого? Три места — и одно из них вводит в заблуждение.
 
 # %%
 hidden = response._hidden_params
-print("response.model:                ", response.model)
-print("x-litellm-attempted-fallbacks: ", hidden["additional_headers"]["x-litellm-attempted-fallbacks"])
-print("_hidden_params['litellm_model_name']:", hidden["litellm_model_name"], "← основная, хотя она не отвечала!")
-print("провайдер видел:               ", seen())
+print("response.model:                      ", response.model)
+print("x-litellm-attempted-fallbacks:       ", hidden["additional_headers"]["x-litellm-attempted-fallbacks"])
+print("_hidden_params['litellm_model_name']:", hidden["litellm_model_name"])
 
 # %% [markdown]
 # - **`response.model`** — модель, которая на самом деле ответила (имя у провайдера, без `openrouter/`).
-# - **`response._hidden_params["additional_headers"]["x-litellm-attempted-fallbacks"]`** — сколько
-#   раз LiteLLM переходил к резервной модели (0 — ответила основная).
-# - **`_hidden_params["litellm_model_name"]` вводит в заблуждение:** там остаётся основная модель.
-# - **Статистика провайдера** — окончательное доказательство: основная получила один запрос и
-#   ответила 503, резервная `claude-3-haiku` — один запрос и ответила 200; до третьей модели дело не дошло.
+# - **`x-litellm-attempted-fallbacks`** в `response._hidden_params["additional_headers"]` — сколько раз LiteLLM
+#   переходил к резервной модели (0 — ответила основная).
+# - **`litellm_model_name` вводит в заблуждение:** там остаётся основная модель, хотя она не ответила.
+# - **Статистика провайдера** — окончательное доказательство: основная получила запрос и ответила 503, первая
+#   резервная — запрос и ответ 200, до третьей модели дело не дошло.
 #
-# ### Словари: свои параметры для резервной модели
-#
-# Элемент `fallbacks` может быть словарём: `model` плюс любые параметры вызова, которые заменят
-# параметры основного запроса. Например, резервной модели — свой `max_tokens`:
+# Ручной цикл из задания 3.1 на 400 останавливается. А `fallbacks=`? Основная модель отвечает 400 (неверный
+# запрос).
+
+# %%
+predict("03.p2")
 
 # %%
 with course.practice():
-    course.provider.reset()
-    course.provider.fail("openai/gpt-4o", 503)
+    clean_provider()
+    course.provider.fail("openai/gpt-4o", 400)
+    try:
+        response = litellm.completion(model=PRIMARY, messages=messages, fallbacks=["openrouter/openai/gpt-4o-mini"])
+        outcome = "answered"
+        print("ответила:", response.model)
+    except litellm.BadRequestError as e:
+        outcome = type(e).__name__
+    print("провайдер видел:", seen())
+    reveal("03.p2", outcome)
 
+# %% [markdown]
+# > **Важно:** `fallbacks=` не разбирает причин — переход будет и на 401. Это разумно, только если у резервной
+# > модели **свой** ключ. Ручной цикл, как в задании 3.1, даёт выбрать, на каких ошибках останавливаться.
+#
+# ### Словари: свои параметры резервной модели
+#
+# Элемент `fallbacks` может быть словарём: `model` плюс параметры вызова, которые действуют **только для этой
+# модели** и заменяют параметры основного вызова. Например, резервной модели — короткие ответы:
+
+# %%
+with course.practice():
+    clean_provider()
+    course.provider.fail("openai/gpt-4o", 503)
     response = litellm.completion(
-        model="openrouter/openai/gpt-4o",
+        model=PRIMARY,
         messages=messages,
         fallbacks=[{"model": "openrouter/openai/gpt-4o-mini", "max_tokens": 20}],
     )
@@ -235,148 +237,68 @@ with course.practice():
     print("провайдер видел:", seen())
 
 # %% [markdown]
-# > **Важно:** `fallbacks=` в `litellm.completion` переходит к резервной модели **на любой ошибке**,
-# > включая 400 и 401. Ручной цикл из 3.2 на них останавливается. Что лучше — решать вам: на 401
-# > другой провайдер с другим ключом поможет, а на кривой запрос (400) резервная модель, скорее всего,
-# > ответит той же ошибкой.
+# ### Задание 3.2 · сборка. Резервная модель на втором аккаунте
+#
+# Основной ключ проекта может упереться в лимит кредитов: тогда **любая** модель с этим ключом получает 402 (урок
+# 02). На такой случай у проекта есть второй аккаунт со своим ключом `reserve_key`. Он оплачивает только
+# `openrouter/openai/gpt-4o-mini` и только короткие ответы — не длиннее **30 токенов**.
+#
+# Напишите `ask_with_reserve(messages, reserve_key)`, которая возвращает **текст** ответа:
+# - основная модель — `openrouter/openai/gpt-4o` с ключом проекта (из окружения, как во всех вызовах урока) и без
+#   ограничения длины ответа;
+# - при любом её отказе отвечает `openrouter/openai/gpt-4o-mini` с ключом `reserve_key` и `max_tokens=30`.
+#
+# Проверка заведёт у провайдера резервный ключ (`course.provider.create_key("reserve", limit=1.0)`), обнулит
+# кредиты основного (`course.provider.set_credit_limit(0)`) и прочитает в журнале провайдера
+# (`course.provider.log()`), какая модель с каким ключом (`"key"`) и сколькими токенами ответила. Потом — что при
+# живом основном ключе резервный не тратится. Эти же вызовы пригодятся вам, чтобы проверить себя.
 
 # %%
-with course.practice():
-    course.provider.reset()
-    course.provider.fail("openai/gpt-4o", 400)
-    response = litellm.completion(model="openrouter/openai/gpt-4o", messages=messages,
-                                  fallbacks=["openrouter/openai/gpt-4o-mini"])
-    print("основная ответила 400 → ответила", response.model, "| провайдер видел:", seen())
-
-# %% [markdown]
-# ## 3.4 Когда отказали все
-#
-# Все модели отвечают 429. Какое исключение прилетит из `litellm.completion(..., fallbacks=...)`?
-
-# %%
-with course.practice():
-    course.provider.reset()
-    course.provider.fail("*", 429)
-
-    try:
-        litellm.completion(model="openrouter/openai/gpt-4o", messages=messages,
-                           fallbacks=["openrouter/anthropic/claude-3-haiku", "openrouter/openai/gpt-4o-mini"])
-    except litellm.RateLimitError:
-        print("поймали RateLimitError")
-    except litellm.APIConnectionError as e:
-        print("пришёл", type(e).__name__, "со status_code", e.status_code)
-        print("это RateLimitError?", isinstance(e, litellm.RateLimitError))
-        print("в тексте упомянут RateLimitError:", "RateLimitError" in str(e))
-        print("в тексте 'All fallback attempts failed':", "All fallback attempts failed" in str(e))
-    print("провайдер видел:", seen())
-
-# %% [markdown]
-# > **Осторожно:** когда отказали все модели, `litellm.completion` с `fallbacks=` поднимает
-# > **`litellm.APIConnectionError` со `status_code` 500**, а текст последней ошибки лишь вклеивает в
-# > сообщение. **Настоящий класс потерян**: `except litellm.RateLimitError` не сработает, а код,
-# > который на `APIConnectionError` «проверяет сеть», будет искать не ту проблему.
-#
-# Ручной цикл из 3.2 и клиент проекта `ask` (раздел 3.6) поднимают **последнюю ошибку как есть**.
-# Ещё один вариант — `Router` (раздел 3.7): он поднимает ошибку **основной** модели.
-#
-# Каждая неудачная попытка LiteLLM ещё и пишет в лог строку ERROR. В курсе логи LiteLLM приглушены
-# вызовом `start_lesson`, поэтому под ячейками выше нет красного шума. В своём проекте сделайте то же:
-#
-# ```python
-# import logging
-# litellm.suppress_debug_info = True
-# for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy"):
-#     logging.getLogger(name).setLevel(logging.CRITICAL)
-# ```
-
-# %% [markdown]
-# ## 3.5 Серия запросов: кто отвечал
-#
-# Один запрос — это анекдот, а серия — статистика. Пусть основная модель падает **в половине**
-# случаев, первая резервная — в 30 %, вторая — в 10 %. Вероятностные сбои провайдера «посеяны»
-# (`seed`): после `reset()` та же серия запросов даёт ту же картину.
-
-# %%
-CHAIN = ["openrouter/openai/gpt-4o", "openrouter/anthropic/claude-3-haiku", "openrouter/openai/gpt-4o-mini"]
-
-with course.practice():
-    course.provider.reset()  # чистая статистика и тот же «случай» (зерно генератора сбоев)
-    for model, p in zip(CHAIN, (0.5, 0.3, 0.1)):
-        course.provider.fail(model.removeprefix("openrouter/"), 503, probability=p)
-
-    served = []
-    for n in range(30):
-        try:
-            r = litellm.completion(model=CHAIN[0], fallbacks=CHAIN[1:], max_tokens=20,
-                                   messages=[{"role": "user", "content": f"Запрос №{n}"}])
-            served.append(r.model)
-        except litellm.APIConnectionError:  # так выглядит «отказали все»
-            served.append(None)
-    course.provider.clear_faults()
-
-from collections import Counter
-
-print("кто ответил:", dict(Counter(s or "все отказали" for s in served)))
-print("провайдер:  ", {m: len(statuses) for m, statuses in seen().items()}, "запросов")
-
-# %%
-import matplotlib.pyplot as plt
-from course_helpers.panels.fallbacks import draw_batch, summarize
-
-# панели курса рисуют в картинки и переключают matplotlib на Agg; возвращаем вывод графиков в ноутбук
-%matplotlib inline
-
-batch = summarize(CHAIN, served, course.provider.log())  # делит лог провайдера на попытки каждого запроса
-draw_batch(plt.figure(figsize=(10, 3.2)), batch)
-plt.show()
-
-# %% [markdown]
-# Слева — каждый запрос серии: зелёная точка — модель, которая ответила, красные крестики — модели,
-# которые до неё отказали. Справа — то же глазами провайдера. Основная модель получила все 30
-# запросов, резервные — только те, что до них дошли.
-#
-# ### Задание 3.1. Ответ, несмотря на сбой основной модели
-#
-# Напишите функцию `answer_with_fallback(messages)`: основная модель `openrouter/openai/gpt-4o`,
-# резервная — `openrouter/openai/gpt-4o-mini`. Функция возвращает **текст** ответа.
-#
-# Проверка включит у провайдера постоянный 503 для основной модели и убедится по его статистике, что
-# основная получила **ровно один** запрос (без повторов), а ответила резервная. Потом — что без сбоя
-# отвечает основная, а резервная не получает ничего.
-
-# %%
-def answer_with_fallback(messages: list[dict]) -> str:
+def ask_with_reserve(messages: list[dict], reserve_key: str) -> str:
     # ваш код здесь
     raise NotImplementedError
 
 
 # %%
-from course_helpers import check, hint, progress, solution
-
-check("03.1", answer_with_fallback)
+check("03.2", ask_with_reserve)
 
 # %% [markdown]
-# <details><summary>Подсказки</summary>
+# Подсказки: `hint("03.2")`, `hint("03.2", 2)`. Решение — в конце урока и в `solution("03.2")`.
 #
-# - `hint("03.1")` — какой параметр нужен;
-# - `hint("03.1", 2)` — вызов целиком.
-# </details>
+# ## 3.3 Когда отказали все
 #
-# <details><summary>Решение</summary>
+# Все три модели цепочки отвечают 429. Что прилетит из `litellm.completion(..., fallbacks=[...])`?
+
+# %%
+predict("03.p3")
+
+# %%
+with course.practice():
+    clean_provider()
+    course.provider.fail("*", 429)
+    try:
+        litellm.completion(model=PRIMARY, messages=messages,
+                           fallbacks=["openrouter/anthropic/claude-3-haiku", "openrouter/openai/gpt-4o-mini"])
+        raised = None
+    except Exception as e:
+        raised = e
+    print("провайдер видел:", seen())
+    print("status_code:", raised.status_code, "| это RateLimitError?", isinstance(raised, litellm.RateLimitError))
+    print("в тексте 'All fallback attempts failed':", "All fallback attempts failed" in str(raised))
+    reveal("03.p3", type(raised).__name__)
+
+# %% [markdown]
+# > **Осторожно:** код, который на `APIConnectionError` «проверяет сеть», будет искать не ту проблему, а
+# > `except litellm.RateLimitError` с паузой до следующей минуты не сработает вовсе. Если вызывающему коду важен
+# > класс ошибки, перебирайте модели сами (задание 3.1) или пользуйтесь клиентом проекта (раздел 3.4).
 #
-# ```python
-# def answer_with_fallback(messages: list[dict]) -> str:
-#     response = litellm.completion(
-#         model="openrouter/openai/gpt-4o",
-#         messages=messages,
-#         fallbacks=["openrouter/openai/gpt-4o-mini"],
-#     )
-#     return response.choices[0].message.content
-# ```
-# Или выполните `solution("03.1")`.
-# </details>
+# | кто перебирает модели | что поднимается, когда отказали все |
+# |---|---|
+# | `litellm.completion(fallbacks=...)` | `APIConnectionError` (500), класс последней ошибки — только в тексте |
+# | ваш цикл из задания 3.1, `ask` из проекта | **последняя** ошибка со своим классом |
+# | `Router` (урок 05) | ошибка **основной** группы со своим классом |
 #
-# ## 3.6 «Наш проект»: `Request(fallbacks=...)`
+# ## 3.4 «Наш проект»: `Request(fallbacks=...)`
 #
 # В проекте исходного урока резервные модели задаются в классе `Request`:
 #
@@ -389,10 +311,10 @@ check("03.1", answer_with_fallback)
 # )
 # ```
 #
-# В курсе этот проект лежит в `course_helpers`: `Request` и функция `ask(request)`. `answer_model` —
-# pydantic-модель, под которую должен подойти ответ (LiteLLM передаёт её как `response_format`).
-# `ask` перебирает модели сам (как исправленный цикл из 3.2), временные ошибки повторяет на той же
-# модели `retries` раз (по умолчанию 1) с паузой, и печатает каждое решение.
+# В курсе этот проект лежит в `course_helpers`: `Request` и функция `ask(request)`. `answer_model` — pydantic-модель,
+# под которую должен подойти ответ (LiteLLM передаёт её как `response_format`). `ask` перебирает модели сам, как
+# исправленный цикл, но временную ошибку сначала **повторяет** на той же модели `retries` раз (по умолчанию 1, с
+# паузой) — и печатает каждое решение.
 
 # %%
 import pydantic
@@ -405,343 +327,132 @@ class CustomAnswer(pydantic.BaseModel):
 
 
 with course.practice():
-    course.provider.reset()
+    clean_provider()
     course.provider.fail("openai/gpt-4o", 503)
-
     request = Request(
         model="openrouter/openai/gpt-4o",
         fallbacks=["openrouter/openai/gpt-3.5-turbo", "openrouter/anthropic/claude-3-haiku"],
         messages=[{"role": "user", "content": "Привет!"}],
         answer_model=CustomAnswer,
     )
-    answer = ask(request)
-    print("тип ответа:", type(answer.value).__name__, "| confidence:", answer.value.confidence)
-    print("ответила:", answer.model, "| response.model:", answer.response.model)
-    print("провайдер видел:", seen())
+    reply = ask(request)
+    print("тип ответа:", type(reply.value).__name__, "| confidence:", reply.value.confidence)
+    print("ответила:", reply.model, "| провайдер видел:", seen())
 
-# %% [markdown]
-# Основная модель получила **два** запроса: 503 — временная ошибка, и `ask` один раз повторил её,
-# прежде чем перейти к резервной. Хотите переходить сразу — `Request(..., retries=0)`.
-#
-# А когда отказали все, `ask` поднимает **последнюю ошибку со своим классом** и списком попыток в
-# примечании — сравните с `APIConnectionError` из 3.4:
-
-# %%
-with course.practice():
-    course.provider.reset()
+    clean_provider()
     course.provider.fail("*", 429)
     try:
-        ask(Request(model="openrouter/openai/gpt-4o", fallbacks=["openrouter/openai/gpt-3.5-turbo"],
-                    messages=messages, retries=0))
+        ask(Request(model=PRIMARY, fallbacks=["openrouter/openai/gpt-3.5-turbo"], messages=messages, retries=0))
     except litellm.RateLimitError as e:
-        print("поймали", type(e).__name__, e.status_code)
-        print("попытки:", [(a.model, a.error) for a in e.attempts])
+        print("отказали все → поймали", type(e).__name__, "| попытки:", [(a.model, a.error) for a in e.attempts])
 
 # %% [markdown]
-# ## 3.7 Fallbacks в `Router`
+# Основная модель получила **два** запроса: 503 — временная ошибка, и `ask` повторил её, прежде чем перейти дальше.
+# Хотите переходить сразу — `Request(..., retries=0)`, как во втором вызове. Когда отказали все, `ask` поднимает
+# последнюю ошибку **со своим классом** и списком попыток.
 #
-# `Router` (подробно — урок 05) держит список **развёртываний** (deployments), сгруппированных по
-# имени `model_name`. Fallbacks в нём — переход между **группами**. Практический провайдер умеет
-# изображать независимые развёртывания: у каждого свой адрес `api_base`, свои сбои и своя статистика.
+# ## 3.5 Повтор или резервная модель
+#
+# Повтор (retry) — ещё один запрос **к той же** модели; резервная модель — запрос **к другой**. В `litellm.completion`
+# их можно сложить: `num_retries=2` вместе с `fallbacks=[...]`. Основная gpt-4o всегда отвечает 503,
+# claude-3-haiku — 500, gpt-4o-mini здорова.
 
 # %%
-from litellm import Router
-
-
-def deployment(group: str, model: str, name: str) -> dict:
-    """Одно развёртывание модели у практического провайдера (name — d1, o1, …)."""
-    return {"model_name": group,
-            "litellm_params": {"model": model, "api_key": course.provider.key,
-                               "api_base": course.provider.api_base("openrouter", deployment=name)}}
-
-
-model_list = [
-    deployment("gpt-4o", "openrouter/openai/gpt-4o", "d1"),
-    deployment("other-group", "openrouter/anthropic/claude-3-haiku", "o1"),
-]
-
-try:
-    Router(model_list=model_list, fallbacks=["other-group"])
-except ValueError as e:
-    print("fallbacks=['other-group'] →", type(e).__name__, e)
-
-# %% [markdown]
-# > **Важно:** в `Router(...)` параметр `fallbacks` — **список словарей** «группа → список резервных
-# > групп». Простой список (как в `litellm.completion`) даёт `ValueError`.
-#
-# Правильно — так. `num_retries=0` — чтобы Router не повторял основную модель перед переходом
-# (повторы — в разделе 3.8):
-
-# %%
-course.provider.reset()
-course.provider.fail("openai/gpt-4o", 503)
-
-router = Router(model_list=model_list, fallbacks=[{"gpt-4o": ["other-group"]}], num_retries=0)
-response = router.completion(model="gpt-4o", messages=messages)
-
-headers = response._hidden_params["additional_headers"]
-print("response.model:", response.model)
-print("группа:", headers["x-litellm-model-group"], "| attempted-fallbacks:", headers["x-litellm-attempted-fallbacks"])
-print("провайдер видел (по развёртываниям):", seen("deployment"))
-
-# %% [markdown]
-# У ответа Router есть ещё заголовок `x-litellm-model-group` — **группа**, которая ответила.
-#
-# Простой список всё же принимается в двух местах: в **самом вызове** `router.completion(...,
-# fallbacks=[...])` и в `Router(default_fallbacks=[...])` — резервные группы для любой группы.
-
-# %%
-for label, router, kwargs in [
-    ("router.completion(fallbacks=['other-group'])", Router(model_list=model_list, num_retries=0),
-     {"fallbacks": ["other-group"]}),
-    ("Router(default_fallbacks=['other-group'])",
-     Router(model_list=model_list, num_retries=0, default_fallbacks=["other-group"]), {}),
-]:
-    course.provider.reset()
-    course.provider.fail("openai/gpt-4o", 503)
-    response = router.completion(model="gpt-4o", messages=messages, **kwargs)
-    print(f"{label}: ответила группа {response._hidden_params['additional_headers']['x-litellm-model-group']}"
-          f" | провайдер видел {seen('deployment')}")
-
-# %% [markdown]
-# ### Как проверить фолбэк без аварии: `mock_testing_fallbacks=True`
-#
-# В тестах не хочется ломать настоящую модель. `mock_testing_fallbacks=True` заставляет Router
-# считать, что основная группа упала (она даже не вызывается). Но **это умеет только Router** —
-# `litellm.completion` параметр молча игнорирует:
+predict("03.p4")
 
 # %%
 with course.practice():
-    course.provider.reset()
-    router = Router(model_list=model_list, fallbacks=[{"gpt-4o": ["other-group"]}], num_retries=0)
-    response = router.completion(model="gpt-4o", messages=messages, mock_testing_fallbacks=True)
-    print("Router:     ответила", response.model, "| провайдер видел", seen("deployment"))
-
-    course.provider.reset()
-    response = litellm.completion(model="openrouter/openai/gpt-4o", messages=messages,
-                                  fallbacks=["openrouter/openai/gpt-4o-mini"], mock_testing_fallbacks=True)
-    print("completion: ответила", response.model, "| attempted-fallbacks:",
-          response._hidden_params["additional_headers"]["x-litellm-attempted-fallbacks"], "| провайдер видел", seen())
+    clean_provider()
+    course.provider.fail("openai/gpt-4o", 503)
+    course.provider.fail("anthropic/claude-3-haiku", 500)
+    response = litellm.completion(model=PRIMARY, messages=messages, num_retries=2,
+                                  fallbacks=["openrouter/anthropic/claude-3-haiku", "openrouter/openai/gpt-4o-mini"])
+    print("ответила:", response.model, "| провайдер видел:", seen())
+    reveal("03.p4", course.provider.requests())
 
 # %% [markdown]
-# Для `litellm.completion` есть другой тестовый приём: `mock_response="litellm.RateLimitError"`
-# поднимает это исключение без сетевого вызова, а у резервной модели может быть свой `mock_response`:
+# Сводка: сколько запросов получают модели, когда основная лежит (503), а резервная здорова.
+#
+# | настройка | основная | резервная |
+# |---|---|---|
+# | `litellm.completion(fallbacks=[...])` | 1 | 1 |
+# | `litellm.completion(fallbacks=[...], num_retries=2)` | 3 | 1 (упади она — тоже до 3) |
+# | `ask(Request(fallbacks=[...]))`, по умолчанию `retries=1` | 2, с паузой | 1 |
+#
+# Что выбрать: повтор лечит **короткий** сбой (одиночный 503, модель, которая отказывает в части запросов);
+# резервная модель — **долгий** (модель лежит). Повторы перед резервной моделью, которая не хуже основной, —
+# лишние запросы и время.
+#
+# ### Серия запросов: симулятор аварий
+#
+# Один запрос — это случай, серия — статистика. Панель ниже отправляет серию вызовов
+# `litellm.completion(model=gpt-4o, fallbacks=[claude-3-haiku, gpt-4o-mini])`, а перед этим включает у провайдера
+# сбои с вероятностью — `course.provider.fail(модель, статус, probability=p)`. Слева на графике — кто ответил на
+# каждый запрос, справа — статистика провайдера. Сбои «посеяны»: те же настройки дают ту же картину.
+#
+# Попробуйте: все три вероятности по 0,5 (сколько запросов останутся без ответа?); основная 1,0 (стоит ли её тогда
+# держать первой?).
+
+# %%
+from course_helpers.panels.fallbacks import CrashSimulator
+
+simulator = CrashSimulator(course.provider)
+simulator.widget
+
+# %% [markdown]
+# Кнопка вызывает `simulator.run()`. Из кода — например, основная лежит совсем, первая резервная падает в половине
+# случаев:
 
 # %%
 with course.practice():
-    course.provider.reset()
-    response = litellm.completion(model="openrouter/openai/gpt-4o", messages=messages,
-                                  mock_response="litellm.RateLimitError",
-                                  fallbacks=[{"model": "openrouter/openai/gpt-4o-mini", "mock_response": "ответ фолбэка"}])
-    print(response.choices[0].message.content, "| ответила", response.model, "| запросов у провайдера:",
-          course.provider.requests())
+    simulator.sliders[0].value, simulator.sliders[1].value, simulator.sliders[2].value = 1.0, 0.5, 0.2
+    simulator.count.value = 20
+    batch = simulator.run()
+    print("ответили:", {m: batch.served_count(m) for m in batch.models}, "| без ответа:", batch.served_count(None))
 
 # %% [markdown]
-# И последнее: когда отказали **все** группы, Router поднимает ошибку **основной** группы со своим
-# классом — даже если последней ответила резервная:
+# ### Задание 3.3 · решение. Самая дешёвая цепочка, которая всегда отвечает
+#
+# Ассистенту доступны три модели (цены практического провайдера — цены OpenRouter на 1 июня 2025 года, за миллион
+# токенов запроса и ответа):
+#
+# | модель | цена | как ведёт себя |
+# |---|---|---|
+# | `openrouter/openai/gpt-4o-mini` | $0,15 / $0,60 | отвечает 503 примерно в 30 % запросов |
+# | `openrouter/anthropic/claude-3-haiku` | $0,25 / $1,25 | пропускает 2 запроса в минуту, дальше — 429 |
+# | `openrouter/openai/gpt-4o` | $2,50 / $10,00 | надёжна |
+#
+# Требования: **каждый** запрос получает ответ — и при таких сбоях, и когда gpt-4o-mini лежит совсем; модель
+# подороже получает запрос, только когда более дешёвые на нём **уже отказали**.
+#
+# Заполните `chain_config` — параметры `litellm.completion` без `messages`: `model`, `fallbacks` и, если решите,
+# `num_retries`. Проверка отправит с ними 20 запросов при сбоях из таблицы и ещё 6, когда gpt-4o-mini лежит, и по
+# журналу провайдера разберёт каждый запрос: какие модели его получили и в каком порядке.
 
 # %%
-course.provider.reset()
-course.provider.fail("openai/gpt-4o", 503)
-course.provider.fail("anthropic/claude-3-haiku", 429)
-router = Router(model_list=model_list, fallbacks=[{"gpt-4o": ["other-group"]}], num_retries=0)
-try:
-    router.completion(model="gpt-4o", messages=messages)
-except openai.APIError as e:
-    print("поднят", type(e).__name__, e.status_code, "| провайдер видел", seen("deployment"))
+chain_config = {
+    # "model": ...,
+    # "fallbacks": [...],
+}
+
+# %%
+check("03.3", chain_config)
 
 # %% [markdown]
-# Итак, когда отказали все:
+# Подсказки: `hint("03.3")`, `hint("03.3", 2)`. Решение — в конце урока и в `solution("03.3")`.
 #
-# | кто перебирает модели | что поднимается |
-# |---|---|
-# | `litellm.completion(fallbacks=...)` | `APIConnectionError` (500), класс последней ошибки потерян |
-# | `Router(fallbacks=...)` | ошибка **основной** группы, её класс |
-# | исправленный цикл, `ask` | **последняя** ошибка, её класс |
+# ## 3.6 Запрос не влез в окно контекста
 #
-# ### Задание 3.2. Router с резервной группой
-#
-# Напишите функцию `build_router(provider)`, которая возвращает `Router`:
-# - группа `"main"` — модель `openrouter/openai/gpt-4o` на развёртывании `d1`
-#   (`api_base=provider.api_base("openrouter", deployment="d1")`, `api_key=provider.key`);
-# - группа `"reserve"` — `openrouter/anthropic/claude-3-haiku` на развёртывании `d2`;
-# - при отказе `"main"` Router **сразу** (без повторов) переходит к `"reserve"`.
-#
-# Проверка устроит аварию на `d1` и убедится, что `d1` получил один запрос, а ответила группа
-# `"reserve"` с `d2`; без аварии должна отвечать `"main"`.
-
-# %%
-def build_router(provider) -> Router:
-    # ваш код здесь
-    raise NotImplementedError
-
-
-# %%
-check("03.2", build_router)
-
-# %% [markdown]
-# <details><summary>Подсказки</summary>
-#
-# - `hint("03.2")` — из чего состоит `model_list`;
-# - `hint("03.2", 2)` — какие параметры у `Router`.
-# </details>
-#
-# <details><summary>Решение</summary>
-#
-# ```python
-# def build_router(provider) -> Router:
-#     def deployment(group, model, name):
-#         return {"model_name": group,
-#                 "litellm_params": {"model": model, "api_key": provider.key,
-#                                    "api_base": provider.api_base("openrouter", deployment=name)}}
-#
-#     return Router(
-#         model_list=[deployment("main", "openrouter/openai/gpt-4o", "d1"),
-#                     deployment("reserve", "openrouter/anthropic/claude-3-haiku", "d2")],
-#         fallbacks=[{"main": ["reserve"]}],
-#         num_retries=0,
-#     )
-# ```
-# Или выполните `solution("03.2")`.
-# </details>
-#
-# ## 3.8 Повторы против фолбэков
-#
-# Повтор (retry) — ещё один запрос **к той же** модели; фолбэк — переход **к другой**. Кто из них
-# первый и сколько запросов получит каждая модель? У `Router` по умолчанию `num_retries=2`: он
-# повторит основную модель **дважды**, и только потом перейдёт к резервной. В группе `gpt-4o` одно
-# развёртывание, поэтому перед каждым повтором Router делает паузу. Посчитаем запросы по
-# развёртываниям и посмотрим на время (паузы настоящие: ячейка идёт несколько секунд).
-
-# %%
-import time
-
-course.provider.reset()
-course.provider.fail("openai/gpt-4o", 503)
-
-router = Router(model_list=model_list, fallbacks=[{"gpt-4o": ["other-group"]}])  # num_retries по умолчанию
-print("num_retries по умолчанию:", router.num_retries)
-start = time.time()
-response = router.completion(model="gpt-4o", messages=messages)
-log = course.provider.log()
-
-print("ответила группа:", response._hidden_params["additional_headers"]["x-litellm-model-group"])
-print("провайдер видел:", seen("deployment"))
-gaps = [later["t"] - earlier["t"] for earlier, later in zip(log, log[1:])]
-print("паузы перед повторами не короче 0.5 с:", all(g >= 0.5 for g in gaps[:2]))
-print("пауза перед переходом к резервной не короче 2 с:", gaps[2] >= 2.0)
-
-# %%
-fig, ax = plt.subplots(figsize=(9, 2.2))
-rows = {"d1": 1, "o1": 0}
-for entry in log:
-    ok = entry["status"] == 200
-    ax.scatter(entry["t"] - start, rows[entry["deployment"]], s=120, marker="o" if ok else "x",
-               color="#1a7f37" if ok else "#cf222e", zorder=3)
-    ax.annotate(str(entry["status"]), (entry["t"] - start, rows[entry["deployment"]]),
-                textcoords="offset points", xytext=(0, 9), ha="center", fontsize=8)
-ax.set_yticks([1, 0], ["d1: gpt-4o (основная)", "o1: claude-3-haiku (резерв)"])
-ax.set_ylim(-0.6, 1.6)
-ax.set_xlabel("секунды от начала вызова router.completion")
-ax.set_title("Router по умолчанию: 3 запроса к основной с паузами, потом резервная")
-ax.grid(axis="x", alpha=0.3)
-plt.show()
-
-# %% [markdown]
-# Паузы растут вдвое (0,5 с, 1 с, 2 с плюс случайная добавка до 0,75 с), и **последняя пауза — уже
-# после третьего отказа**, перед переходом к резервной модели. Пользователь ждёт несколько секунд,
-# прежде чем ему ответит здоровая модель.
-#
-# > **Важно:** паузу Router делает, только когда повторять больше негде — в группе **одно**
-# > развёртывание, как здесь. Если в группе несколько развёртываний, повтор идёт **сразу**, без паузы
-# > (урок 05).
-#
-# Сводка: сколько запросов получает основная и резервная модель, когда основная лежит (503).
-#
-# | настройка | основная | резервная | паузы |
-# |---|---|---|---|
-# | `Router(fallbacks=...)`, по умолчанию `num_retries=2`, одно развёртывание в группе | 3 | 1 | да, 0,5 + 1 + 2 с и добавка |
-# | `Router(fallbacks=..., num_retries=0)` | 1 | 1 | нет |
-# | `litellm.completion(fallbacks=[...])` | 1 | 1 | нет |
-# | `litellm.completion(fallbacks=[...], num_retries=2)` | 3 | 1 | нет (урок 02) |
-# | `ask(Request(fallbacks=[...]))`, `retries=1` | 2 | 1 | да, 0,5 с |
-#
-# Проверим строку про `litellm.completion` с `num_retries=2`:
-
-# %%
-with course.practice():
-    course.provider.reset()
-    course.provider.fail("openai/gpt-4o", 503)
-    response = litellm.completion(model="openrouter/openai/gpt-4o", messages=messages,
-                                  fallbacks=["openrouter/openai/gpt-4o-mini"], num_retries=2)
-    print("ответила", response.model, "| провайдер видел", seen())
-
-# %% [markdown]
-# Что выбрать: повторы лечат **короткие** сбои (одиночный 503, 429 с `Retry-After`), фолбэки —
-# **долгие** (модель лежит). Если резервная модель не хуже, повторы перед ней — потерянные секунды:
-# ставьте `num_retries=0` или 1.
-#
-# Число повторов можно задать и **по классу ошибки** — параметром `retry_policy`. Например,
-# `retry_policy={"ServiceUnavailableErrorRetries": 0}`: на 503 — сразу к резервной, остальные ошибки
-# Router повторяет, как велит `num_retries`:
-
-# %%
-course.provider.reset()
-course.provider.fail("openai/gpt-4o", 503)
-router = Router(model_list=model_list, fallbacks=[{"gpt-4o": ["other-group"]}],
-                retry_policy={"ServiceUnavailableErrorRetries": 0})  # 503 не повторять
-response = router.completion(model="gpt-4o", messages=messages)
-print("ответила группа:", response._hidden_params["additional_headers"]["x-litellm-model-group"],
-      "| провайдер видел:", seen("deployment"))
-
-# %% [markdown]
-# Ключи `retry_policy` названы по классам исключений LiteLLM (урок 02): `RateLimitErrorRetries`,
-# `TimeoutErrorRetries`, `ServiceUnavailableErrorRetries`… Следите за классом: через `openrouter/`
-# ответ 500 приходит как `APIError`, и ключ `InternalServerErrorRetries` на него не действует — такие
-# ошибки повторяются по `num_retries`.
-#
-# ### Заглядываем вперёд: cooldown
-#
-# Router умеет на время **исключать** упавшее развёртывание (cooldown): следующие запросы сразу идут к
-# резервной группе, не тратя попытку на лежащую. На сколько секунд — задаёт `cooldown_time`, а
-# **когда** — правило, которое выбирает `allowed_fails`. Шесть запросов подряд при лежащей основной
-# модели:
-
-# %%
-for label, options in [("по умолчанию", {}), ("allowed_fails=3", {"allowed_fails": 3}),
-                       ("allowed_fails=1, cooldown_time=30", {"allowed_fails": 1, "cooldown_time": 30})]:
-    course.provider.reset()
-    course.provider.fail("openai/gpt-4o", 503)
-    router = Router(model_list=model_list, fallbacks=[{"gpt-4o": ["other-group"]}], num_retries=0, **options)
-    for _ in range(6):
-        router.completion(model="gpt-4o", messages=messages, max_tokens=20)
-    print(f"{label}: запросов к d1 — {len(seen('deployment')['d1'])}, к o1 — {len(seen('deployment')['o1'])}")
-
-# %% [markdown]
-# По умолчанию группа из **одного** развёртывания при временных ошибках (503, 429, 500) почти никогда
-# не уходит в cooldown: LiteLLM исключает её, только если за минуту упали все запросы и их было не
-# меньше 1000. Каждый запрос снова тратит попытку на лежащую модель. (Ошибки, которые повтором не
-# лечатся, — 401 и 404 — исключают развёртывание сразу.)
-#
-# Правило «cooldown после `allowed_fails` + 1 неудач» включается, **только если `allowed_fails` задан
-# и не равен 3** — значению по умолчанию. Поэтому `allowed_fails=3` ничего не меняет, а с
-# `allowed_fails=1` после второй неудачи `d1` исключён на 30 секунд. (Одиночное развёртывание, у
-# группы которого нет резервной группы, и по этому правилу не исключается.) Порог можно задать и по
-# классу ошибки — `allowed_fails_policy`: например, с
-# `allowed_fails_policy={"ServiceUnavailableErrorAllowedFails": 1}` `d1` исключается после второго 503.
-# Подробно cooldown и балансировка — в уроке 05.
-#
-# ## 3.9 Фолбэки по окну контекста
-#
-# Особый случай: запрос **не помещается** в окно контекста модели. Повтор тут бесполезен, а модель
-# с бо́льшим окном поможет. У практического провайдера, как у настоящего, окно `gpt-3.5-turbo` —
-# 16385 токенов, и слишком длинный запрос получает честный 400 «maximum context length».
+# Особый случай: запрос длиннее окна контекста модели. Повтор тут бесполезен, а модель с бо́льшим окном поможет. У
+# практического провайдера, как у настоящего, окно `gpt-3.5-turbo` — 16 385 токенов, и слишком длинный запрос
+# получает честный 400 «maximum context length». У `Router` для этого есть параметр `context_window_fallbacks`
+# (урок 05) — а что с ним сделает `litellm.completion`?
 
 # %%
 long_messages = [{"role": "user", "content": "слово " * 20000}]  # для gpt-3.5-turbo — около 40 тысяч токенов
 
 with course.practice():
-    course.provider.reset()
+    clean_provider()
     try:
         litellm.completion(model="openrouter/openai/gpt-3.5-turbo", messages=long_messages,
                            context_window_fallbacks=["openrouter/openai/gpt-4o-mini"])
@@ -749,24 +460,19 @@ with course.practice():
         print(type(e).__name__, "| в тексте 'maximum context length':", "maximum context length" in str(e))
     print("провайдер видел:", seen())
 
+    clean_provider()
+    response = litellm.completion(model="openrouter/openai/gpt-3.5-turbo", messages=long_messages, max_tokens=20,
+                                  fallbacks=["openrouter/openai/gpt-4o-mini"])
+    print("обычный fallbacks= → ответила", response.model, "| prompt_tokens:", response.usage.prompt_tokens)
+    print("провайдер видел:", seen())
+
 # %% [markdown]
 # > **Осторожно:** `context_window_fallbacks=` в `litellm.completion` **игнорируется**: один запрос,
-# > `BadRequestError`, никакого перехода. В SDK работает обычный `fallbacks=` — он срабатывает на любую
-# > ошибку, в том числе на эту:
-
-# %%
-with course.practice():
-    course.provider.reset()
-    response = litellm.completion(model="openrouter/openai/gpt-3.5-turbo", messages=long_messages,
-                                  fallbacks=["openrouter/openai/gpt-4o-mini"], max_tokens=20)
-    print("ответила", response.model, "| prompt_tokens (токенизатор ответившей модели):", response.usage.prompt_tokens)
-    print("провайдер видел", seen())
-
-# %% [markdown]
-# `prompt_tokens` считает токенизатор **ответившей** модели: здесь это `gpt-4o-mini` с токенизатором
-# `o200k_base`, и запрос занял около 20 тысяч токенов (чуть больше, чем сам текст: разметка сообщений
-# чата добавляет несколько токенов). Для `gpt-3.5-turbo` (токенизатор `cl100k_base`) тот же текст —
-# около 40 тысяч, поэтому он и не влез в её окно. Один и тот же текст разные модели считают по-разному:
+# > `BadRequestError`, никакого перехода. Обычный `fallbacks=` срабатывает на любую ошибку, в том числе на эту.
+#
+# `prompt_tokens` считает токенизатор **ответившей** модели: у `gpt-4o-mini` это `o200k_base`, и запрос занял около
+# 20 тысяч токенов (чуть больше самого текста: разметка сообщений чата добавляет несколько токенов). Для
+# `gpt-3.5-turbo` (`cl100k_base`) тот же текст — около 40 тысяч, поэтому он и не влез в её окно:
 
 # %%
 import tiktoken
@@ -776,90 +482,166 @@ for model, encoding in (("gpt-4o-mini", "o200k_base"), ("gpt-3.5-turbo", "cl100k
     print(f"{model:<14} {encoding:<12} {n} токенов")
 
 # %% [markdown]
-# В `Router` параметр `context_window_fallbacks` есть, но срабатывает он, **только если ошибка
-# превратилась в `ContextWindowExceededError`**. А это зависит от пути: через `openrouter/` LiteLLM
-# поднимает простой `BadRequestError` (урок 02), через `openai/` — `ContextWindowExceededError`.
-# Проверим оба пути на одной и той же паре «маленькое окно → большое окно»:
+# ### Дальше: `Router`
+#
+# Всё в этом уроке — уровень SDK: один вызов `litellm.completion` и его `fallbacks=`. В уроке 05 появится `Router`:
+# резервные **группы** развёртываний (`fallbacks=[{"группа": ["резерв"]}]`, `default_fallbacks`), проверка
+# перехода без аварии (`mock_testing_fallbacks=True`), временное исключение упавшего развёртывания (cooldown),
+# `context_window_fallbacks`, который там работает (но не через `openrouter/`), и повторы с паузами перед переходом.
+#
+# ## Тест
+#
+# Выберите ответ и нажмите «Ответить» — после ответа появится объяснение. Ответить можно и кодом:
+# `from course_helpers import answer`, затем `answer("03.q1", 2)` (номер варианта с 1).
 
 # %%
-for flavor, prefix in (("openrouter", "openrouter/openai/"), ("openai", "openai/")):
-    cw_list = [
-        {"model_name": "small", "litellm_params": {"model": prefix + "gpt-3.5-turbo", "api_key": course.provider.key,
-                                                   "api_base": course.provider.api_base(flavor, deployment="d1")}},
-        {"model_name": "big", "litellm_params": {"model": prefix + "gpt-4o-mini", "api_key": course.provider.key,
-                                                 "api_base": course.provider.api_base(flavor, deployment="o1")}},
-    ]
-    router = Router(model_list=cw_list, context_window_fallbacks=[{"small": ["big"]}], num_retries=0)
-    course.provider.reset()
+quiz("03")
+
+# %% [markdown]
+# ## Итоги
+#
+# - Цикл из исходного урока молчит, когда отказали все (`response` не задан или старый), ловит даже 401 и теряет
+#   класс ошибки; `except Exception: continue` из клиента проекта зацикливается на одной модели. Правильный цикл:
+#   401/400 — `raise`, остальные ошибки провайдера (`openai.APIError`) — следующая модель, в конце — последняя
+#   ошибка со своим классом.
+# - `litellm.completion(..., fallbacks=[...])` перебирает модели по порядку и переходит на **любой** ошибке,
+#   включая 400 и 401. Элемент списка — строка или словарь со своими параметрами (`api_key`, `max_tokens`, …).
+# - Кто ответил: `response.model`, заголовок `x-litellm-attempted-fallbacks` и статистика провайдера;
+#   `litellm_model_name` показывает основную модель.
+# - Отказали все: `litellm.completion` поднимает `APIConnectionError` (500), класс последней ошибки потерян; ручной
+#   цикл и `ask` поднимают последнюю ошибку со своим классом.
+# - `num_retries` действует на каждую модель цепочки. Повтор — для коротких сбоев, резервная модель — для долгих.
+# - `context_window_fallbacks` в `litellm.completion` игнорируется; обычный `fallbacks=` работает и на переполнении
+#   окна, а `prompt_tokens` считает токенизатор ответившей модели.
+#
+# ### Рецепт
+#
+# ```python
+# import os
+# import litellm
+#
+# FALLBACKS = [
+#     "openrouter/anthropic/claude-3-haiku",
+#     # второй аккаунт: свой ключ и короткие ответы только для этой модели
+#     {"model": "openrouter/openai/gpt-4o-mini", "api_key": os.environ["RESERVE_KEY"], "max_tokens": 300},
+# ]
+#
+#
+# def ask_llm(messages: list[dict]) -> str:
+#     try:
+#         response = litellm.completion(model="openrouter/openai/gpt-4o", messages=messages, fallbacks=FALLBACKS)
+#     except litellm.APIConnectionError as e:  # так выглядит «отказали все»: настоящий класс — только в тексте
+#         raise RuntimeError(f"ни одна модель не ответила: {e}") from e
+#     attempts = response._hidden_params["additional_headers"]["x-litellm-attempted-fallbacks"]
+#     if attempts:
+#         print(f"ответила резервная модель {response.model} после {attempts} отказа(ов)")  # в журнал сервиса
+#     return response.choices[0].message.content
+# ```
+#
+# ### Документация
+#
+# - [Reliability: retries, fallbacks (SDK)](https://docs.litellm.ai/docs/completion/reliable_completions)
+# - [completion() с fallbacks](https://docs.litellm.ai/docs/tutorials/fallbacks)
+# - [Exception mapping](https://docs.litellm.ai/docs/exception_mapping) — какие классы ошибок поднимает LiteLLM
+# - [OpenRouter: коды ошибок](https://openrouter.ai/docs/api-reference/errors) — в том числе 402 и 429
+#
+# ## Для любопытных
+#
+# ### Потоковый ответ (stream) и `fallbacks=`
+#
+# В LiteLLM 1.108.14 синхронный `litellm.completion(stream=True, fallbacks=[...])` не работает **даже без сбоя**:
+# внутри он пытается перебрать асинхронный генератор как обычный. Провайдер ответил 200, а вы получаете ошибку.
+# Асинхронный `acompletion` с тем же набором параметров работает и переходит к резервной модели.
+
+# %%
+from litellm.exceptions import MidStreamFallbackError
+
+with course.practice():
+    clean_provider()
     try:
-        response = router.completion(model="small", messages=long_messages, max_tokens=20)
-        outcome = f"ответила группа {response._hidden_params['additional_headers']['x-litellm-model-group']}"
-    except litellm.BadRequestError as e:
-        outcome = f"{type(e).__name__}, перехода нет"
-    print(f"{prefix:<19} → {outcome} | провайдер видел {seen('deployment')}")
+        for chunk in litellm.completion(model=PRIMARY, messages=messages, stream=True,
+                                        fallbacks=["openrouter/openai/gpt-4o-mini"]):
+            pass
+    except MidStreamFallbackError as e:
+        print(type(e).__name__, "| 'async_generator' в тексте:", "async_generator" in str(e))
+    print("провайдер видел:", seen())
+
+    clean_provider()
+    course.provider.fail("openai/gpt-4o", 503)
+    stream = await litellm.acompletion(model=PRIMARY, messages=messages, stream=True,
+                                       fallbacks=["openrouter/openai/gpt-4o-mini"])
+    text = "".join([chunk.choices[0].delta.content or "" async for chunk in stream])
+    print("acompletion:", text[:40], "… | провайдер видел:", seen())
 
 # %% [markdown]
-# Вывод: для OpenRouter-моделей `context_window_fallbacks` в Router **не работает**. Надёжнее обычные
-# `fallbacks` — или проверка длины запроса до вызова: `litellm.token_counter(model="gpt-3.5-turbo",
-# messages=...)`. Считайте токенизатором той модели, чьё окно проверяете: для имён `openrouter/...`
-# `token_counter` берёт токенизатор по умолчанию (`cl100k_base`) — и для `gpt-4o-mini` насчитает
-# вдвое больше, чем она сама.
+# ### Проверка перехода без аварии
 #
-# Для экспериментов у провайдера есть и искусственный сбой `kind="context_length"`: он отвечает тем же
-# 400 без длинного текста — `course.provider.fail("openai/gpt-3.5-turbo", kind="context_length", times=1)`.
-#
-# ## 3.10 Панель: симулятор аварий
-#
-# Задайте вероятность сбоя каждой модели цепочки `gpt-4o → claude-3-haiku → gpt-4o-mini`, выберите
-# вид сбоя и число запросов и нажмите «Запустить серию». Панель сбрасывает провайдер, включает
-# `course.provider.fail(модель, статус, probability=p)` и отправляет серию через
-# `litellm.completion(..., fallbacks=[...])`. Слева на графике — кто ответил на каждый запрос,
-# справа — статистика провайдера. Сбои «посеяны»: те же настройки — та же картина.
-#
-# Попробуйте: все три вероятности по 0.5 (сколько запросов останутся без ответа?); основная 1.0
-# (стоит ли её тогда вообще держать первой?).
-
-# %%
-from course_helpers.panels.fallbacks import CrashSimulator
-
-simulator = CrashSimulator(course.provider)
-simulator.widget
-
-# %% [markdown]
-# Кнопка вызывает метод `simulator.run()`. Из кода — например, основная лежит совсем, первая
-# резервная падает в половине случаев:
+# В тестах не хочется ломать настоящую модель. Для `litellm.completion` есть `mock_response`: строка — готовый
+# ответ без сетевого запроса, а имя исключения (`"litellm.RateLimitError"`) — это исключение. У резервной модели
+# может быть свой `mock_response`. А вот `mock_testing_fallbacks=True` из документации Router `litellm.completion`
+# молча игнорирует.
 
 # %%
 with course.practice():
-    simulator.sliders[0].value, simulator.sliders[1].value, simulator.sliders[2].value = 1.0, 0.5, 0.2
-    batch = simulator.run()
-    print("ответили:", {m: batch.served_count(m) for m in batch.models}, "| без ответа:", batch.served_count(None))
+    clean_provider()
+    response = litellm.completion(model=PRIMARY, messages=messages, mock_response="litellm.RateLimitError",
+                                  fallbacks=[{"model": "openrouter/openai/gpt-4o-mini", "mock_response": "ответ резерва"}])
+    print(response.choices[0].message.content, "| ответила", response.model, "| запросов:", course.provider.requests())
+
+    response = litellm.completion(model=PRIMARY, messages=messages, fallbacks=["openrouter/openai/gpt-4o-mini"],
+                                  mock_testing_fallbacks=True)
+    print("mock_testing_fallbacks=True: ответила", response.model, "| провайдер видел:", seen())
 
 # %% [markdown]
-# Свой прогресс по заданиям урока смотрите так: `progress("03")`.
+# ### Шум в журнале
 #
-# ## Итоги
+# Каждая неудачная попытка перехода LiteLLM пишет в лог строкой ERROR («Fallback attempt failed for model …»).
+# В курсе логи LiteLLM приглушает `start_lesson`. В своём проекте сделайте то же:
 #
-# - Цикл из исходного урока молчит, когда отказали все (`response` не определён или старый), ловит
-#   даже 401 и теряет класс ошибки; `except Exception: continue` из клиента проекта зацикливается.
-#   Правильный цикл: 401/400 — `raise`, `ContextWindowExceededError` и `openai.APIError` — следующая
-#   модель, в конце — последняя ошибка со своим классом.
-# - `litellm.completion(..., fallbacks=[...])` принимает строки и словари с параметрами; переходит на
-#   **любой** ошибке, включая 400 и 401.
-# - Кто ответил: `response.model`, заголовок `x-litellm-attempted-fallbacks` (у Router ещё
-#   `x-litellm-model-group`) и статистика провайдера. `litellm_model_name` врёт — там основная модель.
-# - Отказали все: SDK поднимает `APIConnectionError` (500) и теряет класс; Router — ошибку основной
-#   группы; `ask` и исправленный цикл — последнюю ошибку со своим классом.
-# - В `Router(fallbacks=...)` — только список словарей; простой список — в вызове или в `default_fallbacks`.
-#   `mock_testing_fallbacks=True` работает только в Router.
-# - Router по умолчанию повторяет основную модель дважды (и, если в группе одно развёртывание, — с
-#   паузами и ещё одной паузой перед переходом): 3 запроса и несколько секунд до резервной.
-#   `num_retries=0` — переход сразу; `retry_policy` задаёт число повторов по классу ошибки. В группе из
-#   нескольких развёртываний повтор идёт без паузы.
-# - Cooldown по умолчанию (и при `allowed_fails=3`) почти никогда не исключает одиночное развёртывание
-#   при временных ошибках (сразу — на 401 и 404); `allowed_fails=N` с N ≠ 3 — после N + 1 неудач;
-#   `allowed_fails_policy` — порог по классу ошибки.
-# - `context_window_fallbacks` игнорируется в `litellm.completion`, а в Router работает только через
-#   `openai/` (через `openrouter/` это обычный `BadRequestError`).
-# - `prompt_tokens` считает токенизатор ответившей модели: один текст — около 20 тысяч токенов у
-#   `gpt-4o-mini` (`o200k_base`) и около 40 тысяч у `gpt-3.5-turbo` (`cl100k_base`).
+# ```python
+# import logging
+# litellm.suppress_debug_info = True
+# for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy"):
+#     logging.getLogger(name).setLevel(logging.CRITICAL)
+# ```
+#
+# ### Окно контекста: считать заранее
+#
+# Проверить длину запроса до вызова можно `litellm.token_counter(model=..., messages=...)`. Но для имён
+# `openrouter/...` он берёт токенизатор по умолчанию (`cl100k_base`) и для `gpt-4o-mini` насчитывает вдвое больше,
+# чем она сама. Считайте по имени модели без провайдера:
+
+# %%
+for name in ("openrouter/openai/gpt-4o-mini", "gpt-4o-mini"):
+    print(f"{name:<30} {litellm.token_counter(model=name, messages=long_messages)} токенов")
+
+# %% [markdown]
+# ### Окно контекста: `context_window_fallback_dict`
+#
+# Для SDK документация LiteLLM предлагает словарь `context_window_fallback_dict={модель: модель_с_большим_окном}`.
+# Он срабатывает, только если ошибка стала `ContextWindowExceededError` (потомок `BadRequestError`), а это зависит
+# от пути: через `openai/` — да, через `openrouter/` LiteLLM поднимает обычный `BadRequestError` (урок 02). Для
+# опыта не нужен длинный текст: у провайдера есть сбой «окно переполнено» —
+# `course.provider.fail(модель, kind="context_length")`.
+
+# %%
+with course.practice():
+    for small, big in (("openrouter/openai/gpt-3.5-turbo", "openrouter/openai/gpt-4o-mini"),
+                       ("openai/gpt-3.5-turbo", "openai/gpt-4o-mini")):
+        clean_provider()
+        course.provider.fail("openai/gpt-3.5-turbo", kind="context_length")
+        try:
+            response = litellm.completion(model=small, messages=messages, context_window_fallback_dict={small: big})
+            outcome = f"ответила {response.model}"
+        except litellm.BadRequestError as e:
+            outcome = f"{type(e).__name__}, перехода нет"
+        print(f"{small:<32} → {outcome} | провайдер видел {seen()}")
+
+# %% [markdown]
+# Поэтому в эталонном решении задания 3.1 ветка `ContextWindowExceededError` стоит **выше** ветки
+# `BadRequestError`: на пути `openai/` модель с бо́льшим окном поможет.
+
+# %%
+progress("03")
+
+# %% [markdown] tags=["solutions"]
