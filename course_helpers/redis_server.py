@@ -65,6 +65,12 @@ def _ping(host: str, port: int, password: str | None = None, username: str | Non
         return False
 
 
+def ping_url(url: str) -> bool:
+    """True if the Redis at ``url`` (password included) answers PING."""
+    parsed = urlparse(url)
+    return _ping(parsed.hostname or "127.0.0.1", parsed.port or 6379, parsed.password, parsed.username)
+
+
 def start_redis_server(binary: str = "redis-server") -> str:
     """Start a throwaway redis-server on 127.0.0.1 and a free port; return its URL."""
     path = shutil.which(binary)
@@ -108,8 +114,7 @@ def redis_url() -> str:
     """URL of a Redis to use (see module docstring). Same URL on repeated calls."""
     env = os.environ.get("REDIS_URL")
     if env:
-        parsed = urlparse(env)
-        if not _ping(parsed.hostname or "127.0.0.1", parsed.port or 6379, parsed.password, parsed.username):
+        if not ping_url(env):
             raise RedisUnavailable(f"REDIS_URL={redact(env)} задан, но Redis по этому адресу не отвечает на PING (сервер не запущен или пароль в URL неверен). "
                                    "Запустите сервер или уберите переменную, чтобы курс поднял свой.")
         return env
