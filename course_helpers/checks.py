@@ -186,6 +186,12 @@ def check(exercise_id: str, answer: Any = ...) -> None:
         _save_progress(exercise_id, result)
 
 
+def passed(exercise_id: str) -> bool:
+    """True once ``check(exercise_id, ...)`` has accepted an answer (stored progress): a lesson cell
+    that runs the learner's own code waits for it (lesson 07 runs the learner's measurement)."""
+    return bool(progress_store.load()["exercises"].get(exercise_id, {}).get("passed"))
+
+
 def hint(exercise_id: str, level: int = 1) -> None:
     """Print hint number ``level`` (1 = gentle, higher = more concrete)."""
     try:

@@ -227,6 +227,7 @@ class PracticeState:
     def reset(self) -> None:
         """Back to the start: no faults, limits, extra keys, credit usage or stats; default latency and seed."""
         with getattr(self, "lock", threading.Lock()):
+            self.resets = getattr(self, "resets", -1) + 1  # a reset also ends the hangs in progress
             self.faults: list[Fault] = []
             self.latency: dict[tuple[str, str], Latency] = {}
             self.limits: dict[tuple[str, str], Limit] = {}
@@ -1032,9 +1033,10 @@ class Exchange:
             self._send(200, b"{}", "application/json", headers)
 
     async def _hang(self) -> None:
-        """Never answer: wait until the client gives up (closes) or HANG_LIMIT_S passes, then close."""
-        deadline = time.monotonic() + HANG_LIMIT_S
-        while time.monotonic() < deadline and not self._client_gone():
+        """Never answer: wait until the client gives up (closes), the provider is reset or HANG_LIMIT_S
+        passes, then close (a checker that gave up on a learner's call without timeout resets)."""
+        deadline, epoch = time.monotonic() + HANG_LIMIT_S, self.state.resets
+        while time.monotonic() < deadline and not self._client_gone() and self.state.resets == epoch:
             await asyncio.sleep(0.2)
         self._drop()
 
@@ -1212,7 +1214,8 @@ class Exchange:
             raise
         first, per_token = self.state.delays("default", spec.name, completion)
         self.state.record(deployment="default", model=spec.name, status=200, prompt_tokens=prompt_count,
-                          completion_tokens=completion, cost=data.cost_usd(spec, prompt_count, completion))
+                          completion_tokens=completion, cost=data.cost_usd(spec, prompt_count, completion),
+                          max_tokens=max_tokens, stream=stream)
         tokens = {"prompt": prompt_count, "completion": completion}
         if stream:
             await self._start_stream("application/x-ndjson", headers)

@@ -32,7 +32,7 @@ import pydantic
 from litellm.caching.caching import Cache, LiteLLMCacheType
 
 from course_helpers.redis_server import redis_url
-from course_helpers.session import state_dir
+from course_helpers.session import package_version, state_dir
 
 RETRYABLE = (litellm.RateLimitError, litellm.Timeout, litellm.APIConnectionError,
              litellm.ServiceUnavailableError, litellm.InternalServerError)
@@ -56,7 +56,7 @@ def setup_caching(kind: str = "disk", directory: str | Path | None = None, ttl: 
     if kind not in kinds:
         raise ValueError(f"kind должен быть одним из {list(kinds)}, а не {kind!r}.")
     if not hasattr(LiteLLMCacheType, kinds[kind]):
-        raise RuntimeError(f"В LiteLLM {litellm.__version__} нет кэша {kinds[kind]} (DISK удалён в 1.109.0): "
+        raise RuntimeError(f"В LiteLLM {package_version('litellm')} нет кэша {kinds[kind]} (DISK удалён в 1.109.0): "
                            "используйте kind='local' или kind='redis'.")
     options: dict[str, Any] = {"type": getattr(LiteLLMCacheType, kinds[kind])}
     if kind == "disk":

@@ -5,14 +5,18 @@
 Starts the course (offline: the practice provider), does the five steps — disk cache, a
 primary + fallback list, the same request twice with timing, proof that the cache made the
 second one faster, the primary broken on purpose (outage, wrong key, rate limit) and the
-fallback proven — then measures cached vs uncached latency and prints the numbers. Finally
-the lesson's own checkers (07.1-07.5) judge the functions below. Exit code 0 only if every
+fallback proven — then measures cached vs uncached latency (several prompts × repeats, the
+first hit in a fresh process, one perf_counter per call), prints the numbers and draws the figure
+(``test-artifacts/07_latency.png``). Finally the lesson's own checkers (07.1-07.7) judge the
+functions below. Exit code 0 only if every
 check passed. ``COURSE_LATENCY_SCALE`` (default 1.0) scales the provider's latency.
 """
 
 from __future__ import annotations
 
 import os
+import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -26,14 +30,21 @@ course = start_lesson("07")
 import litellm  # noqa: E402
 from litellm.caching.caching import LiteLLMCacheType  # noqa: E402
 
+import matplotlib  # noqa: E402
+
+matplotlib.use("Agg")  # a script: the figure goes to a file
+import matplotlib.pyplot as plt  # noqa: E402
+
 from course_helpers.checks import run_check  # noqa: E402
-from course_helpers.measure import first_hits_in_new_process, fmt_ms, measure_cache  # noqa: E402
+from course_helpers.measure import fmt_ms  # noqa: E402
 
 # --- the solution: one function per step ------------------------------------------------------------
 
 MODELS = ["openrouter/openai/gpt-4o-mini", "openrouter/anthropic/claude-3-haiku"]  # step 2
 PRIMARY_ID = MODELS[0].removeprefix("openrouter/")  # the primary as the provider names it
 NO_CACHE = {"no-cache": True, "no-store": True}  # the cache must neither hide a failure nor store a fallback
+UNCACHED, CACHED, FRESH = "без кэша", "из кэша", "новый процесс"  # kinds of a measurement record
+FIGURE = Path(__file__).resolve().parent.parent / "test-artifacts" / "07_latency.png"
 
 
 def setup_disk_cache(directory: Path) -> None:
@@ -69,6 +80,59 @@ def break_primary_and_ask(prompt: str):
     """Step 5: an injected outage of the primary, then the request with fallbacks."""
     course.provider.fail(PRIMARY_ID, 503, times=1)
     return ask(prompt, cache=NO_CACHE)
+
+
+FRESH_PROCESS = """
+import sys, time
+import litellm
+from litellm.caching.caching import LiteLLMCacheType
+litellm.enable_cache(type=LiteLLMCacheType.DISK, disk_cache_dir=sys.argv[1])
+start = time.perf_counter()
+response = litellm.completion(model=sys.argv[2], messages=[{"role": "user", "content": sys.argv[3]}])
+ms = (time.perf_counter() - start) * 1000
+assert response._hidden_params.get("cache_hit") is True, "в новом процессе — промах"
+print(ms)
+"""
+
+
+def measure_latency(cache_dir: Path, prompts: list[str], repeats: int) -> list[dict]:
+    """The measurement: per prompt and round, one call to the model (the first round a real miss,
+    then ``no-cache``) and the same call from the cache, each under its own perf_counter; then the
+    first hit in a fresh Python process, which pays LiteLLM's lazy imports."""
+    setup_disk_cache(cache_dir)
+
+    def timed_call(prompt: str, **kwargs):
+        start = time.perf_counter()
+        response = litellm.completion(model=MODELS[0], messages=[{"role": "user", "content": prompt}], **kwargs)
+        return response, (time.perf_counter() - start) * 1000
+
+    samples = []
+    for round_no in range(repeats):
+        for prompt in prompts:
+            response, ms = timed_call(prompt, **({} if round_no == 0 else {"cache": {"no-cache": True}}))
+            assert response._hidden_params.get("cache_hit") is not True
+            samples.append({"prompt": prompt, "kind": UNCACHED, "ms": ms})
+            response, ms = timed_call(prompt)
+            assert response._hidden_params.get("cache_hit") is True
+            samples.append({"prompt": prompt, "kind": CACHED, "ms": ms})
+    done = subprocess.run([sys.executable, "-c", FRESH_PROCESS, str(cache_dir), MODELS[0], prompts[0]],
+                          capture_output=True, text=True, check=True)
+    samples.append({"prompt": prompts[0], "kind": FRESH, "ms": float(done.stdout.split()[-1])})
+    return samples
+
+
+def plot_latency(samples: list[dict]):
+    """The figure: every measurement a point, a log axis in ms, the groups labelled with their n."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for x, (kind, color) in enumerate([(UNCACHED, "#cf222e"), (CACHED, "#1a7f37"), (FRESH, "#8250df")]):
+        values = [s["ms"] for s in samples if s["kind"] == kind]
+        ax.scatter([x] * len(values), values, color=color, alpha=0.7, label=f"{kind} (n={len(values)})")
+    ax.set_yscale("log")  # hits (~1 ms) and the model (~500 ms) on one axis
+    ax.set_xticks(range(3), [UNCACHED, CACHED, FRESH])
+    ax.set_ylabel("время ответа, мс (логарифмическая шкала)")
+    ax.set_title("Кэш против модели: каждый замер — точка")
+    ax.legend(loc="center")  # the middle of the plot is empty: the legend covers no point
+    return fig
 
 
 # --- running it --------------------------------------------------------------------------------------
@@ -119,16 +183,24 @@ def main() -> int:
     verify(cache_explains_speedup(first, second, requests),
            f"второй быстрее, он из кэша, до модели дошёл {requests} запрос")
 
-    print("\nЗамер: 5 запросов × 3 повтора, без кэша и из кэша")
+    print("\nЗамер: 5 запросов × 3 повтора, без кэша и из кэша, и первое попадание в новом процессе")
     prompts = ["Замер: что такое токен?", "Замер: что такое задержка ответа?", "Замер: что такое TTL кэша?",
                "Замер: зачем нужна резервная модель?", "Напиши длинный рассказ"]
-    m = measure_cache(ask, prompts, repeats=3, provider=course.provider)
-    print("  " + m.report().replace("\n", "\n  "))
-    verify(m.always_faster and m.provider_requests == len(m.ms("uncached")), "каждое попадание быстрее модели")
-    fresh = first_hits_in_new_process(cache_dir, MODELS[0], prompts[0])
-    print("  " + fresh.report().replace("\n", "\n  "))
-    verify(fresh.all_hits and fresh.hits_ms[0] > max(fresh.hits_ms[1:]),
-           "первое попадание в новом процессе медленнее следующих (ленивые импорты)")
+    before = course.provider.requests()
+    samples = measure_latency(course.fresh_dir("reference_measurement"), prompts, 3)
+    requests = course.provider.requests() - before
+    ms = {kind: [s["ms"] for s in samples if s["kind"] == kind] for kind in (UNCACHED, CACHED, FRESH)}
+    for kind, values in ms.items():
+        print(f"  {kind}: n = {len(values)}, медиана {fmt_ms(statistics.median(values))}, "
+              f"от {fmt_ms(min(values))} до {fmt_ms(max(values))}")
+    ratio = statistics.median(ms[UNCACHED]) / statistics.median(ms[CACHED])
+    verify(requests == len(ms[UNCACHED]), f"до модели дошли только вызовы без кэша: {requests}")
+    verify(max(ms[CACHED]) < min(ms[UNCACHED]), "каждое попадание быстрее любого вызова модели")
+    verify(ms[FRESH][0] > 3 * statistics.median(ms[CACHED]),
+           "первое попадание в новом процессе медленнее попаданий в этом процессе (ленивые импорты)")
+    FIGURE.parent.mkdir(exist_ok=True)
+    plot_latency(samples).savefig(FIGURE, dpi=100)
+    print(f"  график: {FIGURE.relative_to(FIGURE.parent.parent)}")
 
     print("\nШаг 5. Основная падает — отвечает резервная")
     print(" а) сбой провайдера 503:")
@@ -149,12 +221,14 @@ def main() -> int:
 
     print("\nПроверки урока (check) для функций этого скрипта")
     for exercise_id, answer in (("07.1", setup_disk_cache), ("07.2", ask), ("07.3", send_twice),
-                                ("07.4", cache_explains_speedup), ("07.5", break_primary_and_ask)):
+                                ("07.4", cache_explains_speedup), ("07.5", break_primary_and_ask),
+                                ("07.6", measure_latency), ("07.7", plot_latency)):
         result = run_check(exercise_id, answer)
         verify(result.passed, f"{exercise_id}: {result.message}")
 
-    print(f"\nИтог: медиана без кэша {fmt_ms(m.median('uncached'))}, p50 попадания {fmt_ms(m.median('cached'))}, "
-          f"отношение ×{m.ratio:.0f}; первое попадание в новом процессе {fmt_ms(fresh.hits_ms[0])}.")
+    print(f"\nИтог: медиана без кэша {fmt_ms(statistics.median(ms[UNCACHED]))}, медиана из кэша "
+          f"{fmt_ms(statistics.median(ms[CACHED]))}, отношение медиан ×{ratio:.0f}; первое попадание в новом "
+          f"процессе {fmt_ms(ms[FRESH][0])}.")
     print("Все проверки пройдены." if not failures else f"Не пройдено проверок: {len(failures)}.")
     return 0 if not failures else 1
 

@@ -6,4 +6,4 @@ that fails the run once it is closed without being listed). Every lesson must be
 issue closes.
 """
 
-LEARNING_BY_DOING: set[str] = set()
+LEARNING_BY_DOING: set[str] = {"00", "01", "02", "04", "06", "07"}

@@ -100,7 +100,7 @@ from litellm.caching.caching import LiteLLMCacheType
 if sys.argv[1] == "disk":
     litellm.enable_cache(type=LiteLLMCacheType.DISK, disk_cache_dir=sys.argv[2])
 else:
-    litellm.enable_cache(type=LiteLLMCacheType.REDIS, host=sys.argv[2], port=sys.argv[3])
+    litellm.enable_cache(type=LiteLLMCacheType.REDIS, url=sys.argv[2])
 m = [{"role": "user", "content": sys.argv[-1]}]
 before = set(sys.modules)
 r = litellm.completion(model="openrouter/openai/gpt-4o-mini", messages=m)
@@ -117,6 +117,37 @@ def test_disk_cache_shared_with_a_second_process_and_first_hit_imports(provider,
     out = run_child(CHILD, "disk", str(tmp_path), prompt).split()
     assert out == ["True", "fastapi", "orjson", "soundfile"]  # a hit, and what the first hit imported
     assert provider.stats()["requests"] == before  # the provider got 0 new requests
+
+
+BLOCKED_IMPORT = """
+import sys, tempfile, importlib.abc
+blocked = sys.argv[1]
+
+
+class Block(importlib.abc.MetaPathFinder):  # as if the package were not installed
+    def find_spec(self, name, path, target=None):
+        if name.split(".")[0] == blocked:
+            raise ModuleNotFoundError(f"No module named '{name}'", name=name)
+
+
+sys.meta_path.insert(0, Block())
+import litellm
+from litellm.caching.caching import LiteLLMCacheType
+m = [{"role": "user", "content": sys.argv[2]}]
+try:
+    litellm.enable_cache(type=LiteLLMCacheType.DISK, disk_cache_dir=tempfile.mkdtemp())
+    litellm.completion(model="openrouter/openai/gpt-4o-mini", messages=m)
+    litellm.completion(model="openrouter/openai/gpt-4o-mini", messages=m)
+except ModuleNotFoundError as error:
+    print(error)
+"""
+
+
+@pytest.mark.parametrize("package,message", [("diskcache", "Please install litellm with `litellm[caching]`"),
+                                             ("fastapi", "No module named 'fastapi'")])
+def test_without_the_caching_packages_enable_or_the_first_hit_fails(provider, package, message) -> None:
+    """1.1: a plain `pip install litellm` has no diskcache (enable_cache fails) and no fastapi (the first hit fails)."""
+    assert message in run_child(BLOCKED_IMPORT, package, msgs("plain-install")[0]["content"])
 
 
 def test_first_hit_is_slower_than_later_hits(provider, tmp_path) -> None:
@@ -338,6 +369,20 @@ def test_ttl_and_s_maxage(provider, tmp_path, kind) -> None:
     assert not hit(call(m_age, cache={"s-maxage": 1}))  # too old: refetched
 
 
+@pytest.mark.parametrize("kind", ["disk", "local"])
+def test_fractional_ttl_and_s_maxage_as_in_the_lesson(provider, tmp_path, kind) -> None:
+    """1.4 uses ttl=0.5 / s-maxage=0.5 and a 0.6 s wait: fractions of a second work."""
+    disk(tmp_path) if kind == "disk" else litellm.enable_cache()
+    m_ttl, m_age = msgs("ttl-short"), msgs("s-maxage-short")
+    call(m_ttl, cache={"ttl": 0.5})
+    assert hit(call(m_ttl))
+    call(m_age)
+    time.sleep(0.6)
+    assert not hit(call(m_ttl))
+    assert hit(call(m_age, cache={"s-maxage": 60}))
+    assert not hit(call(m_age, cache={"s-maxage": 0.5}))
+
+
 CALLBACK_LISTS = ("input_callback", "success_callback", "_async_success_callback")
 
 
@@ -444,6 +489,17 @@ def test_local_cache_holds_at_most_200_entries(provider) -> None:
     assert provider.stats()["requests"] == 202
 
 
+def test_local_cache_cap_with_entries_written_by_add_cache(provider) -> None:
+    """«Для любопытных»: 200 entries written with Cache.add_cache evict the first answer, as real calls do."""
+    litellm.cache = Cache()
+    first = msgs("add-cache-first")
+    sample = call(first)
+    for i in range(1, 201):
+        litellm.cache.add_cache(sample, model=MODEL, messages=msgs(f"add-cache-{i}"))
+    assert len(litellm.cache.cache.cache_dict) == 200
+    assert not hit(call(first)) and provider.stats()["requests"] == 2
+
+
 def test_local_cache_cap_cannot_be_set_through_cache_or_enable_cache() -> None:
     litellm.enable_cache(max_size_in_memory=10_000)
     assert litellm.cache.cache.max_size_in_memory == 200
@@ -504,17 +560,15 @@ def test_stream_is_cached_replayed_as_stream_and_keyed_separately(provider) -> N
 
 # --- 1.9 Redis -----------------------------------------------------------------------------------
 def redis_cache(redis_url: str, **options):
+    """Enable a Redis cache the way the lesson does (the URL, which may carry a password)."""
     import redis
 
-    from course_helpers.redis_server import redis_host_port
-
-    host, port = redis_host_port(redis_url)
-    litellm.enable_cache(type=LiteLLMCacheType.REDIS, host=host, port=str(port), **options)
-    return redis.Redis(host=host, port=port), host, port
+    litellm.enable_cache(type=LiteLLMCacheType.REDIS, url=redis_url, **options)
+    return redis.Redis.from_url(redis_url)
 
 
 def test_redis_keys_are_sha256_with_60s_default_ttl(provider, redis_url) -> None:
-    client, _, _ = redis_cache(redis_url)
+    client = redis_cache(redis_url)
     m = msgs("redis")
     call(m)
     r = call(m)
@@ -525,7 +579,7 @@ def test_redis_keys_are_sha256_with_60s_default_ttl(provider, redis_url) -> None
 
 
 def test_redis_namespace_and_ttl_options(provider, redis_url) -> None:
-    client, _, _ = redis_cache(redis_url, namespace="claims01")
+    client = redis_cache(redis_url, namespace="claims01")
     m = msgs("ns")
     key = litellm.cache.get_cache_key(model=MODEL, messages=m)
     call(m)
@@ -539,7 +593,7 @@ def test_redis_namespace_and_ttl_options(provider, redis_url) -> None:
 
 
 def test_default_redis_ttl_is_read_when_the_cache_is_created(provider, redis_url) -> None:
-    client, _, _ = redis_cache(redis_url, namespace="claims01")
+    client = redis_cache(redis_url, namespace="claims01")
     litellm.default_redis_ttl = 86400  # too late: the cache exists
     m = msgs("late")
     call(m)
@@ -552,13 +606,54 @@ def test_default_redis_ttl_is_read_when_the_cache_is_created(provider, redis_url
 
 
 def test_redis_hit_shared_with_a_second_process(provider, redis_url) -> None:
-    _, host, port = redis_cache(redis_url)
+    redis_cache(redis_url)
     prompt = msgs("redis-second")[0]["content"]
     call([{"role": "user", "content": prompt}])
     before = provider.stats()["requests"]
-    out = run_child(CHILD, "redis", host, str(port), prompt).split()
+    out = run_child(CHILD, "redis", redis_url, prompt).split()
     assert out[0] == "True"
     assert provider.stats()["requests"] == before
+
+
+def test_two_cache_objects_on_one_redis_share_entries(provider, redis_url) -> None:
+    """1.7: two servers are two Cache objects (own connections) on one Redis: the second gets a hit."""
+    server_1 = Cache(type=LiteLLMCacheType.REDIS, url=redis_url)
+    server_2 = Cache(type=LiteLLMCacheType.REDIS, url=redis_url)
+    assert server_1.cache is not server_2.cache
+    m = msgs("two-servers")
+    litellm.cache = server_1
+    first = call(m)
+    litellm.cache = server_2
+    second = call(m)
+    assert not hit(first) and hit(second) and second.id == first.id
+    assert provider.stats()["requests"] == 1
+
+
+def test_two_in_memory_caches_do_not_share(provider) -> None:
+    """01.3's message: an in-memory cache lives in one server's process."""
+    m = msgs("two-local")
+    litellm.cache = Cache()
+    call(m)
+    litellm.cache = Cache()
+    assert not hit(call(m)) and provider.stats()["requests"] == 2
+
+
+def test_redis_namespace_on_the_cache_separates_services(provider, redis_url) -> None:
+    """01.3: one Redis, two services: namespace= on the Cache gives each its own keys."""
+    m = msgs("services")
+    assistant = Cache(type=LiteLLMCacheType.REDIS, url=redis_url, namespace="assistant", ttl=3600)
+    search = Cache(type=LiteLLMCacheType.REDIS, url=redis_url, namespace="search", ttl=3600)
+    litellm.cache = assistant
+    call(m)
+    litellm.cache = search
+    assert not hit(call(m))
+    assert search.get_cache_key(model=MODEL, messages=m).startswith("search:")
+    assert provider.stats()["requests"] == 2
+
+
+def test_enable_cache_returns_none() -> None:
+    """01.3's message for `return litellm.enable_cache(...)`."""
+    assert litellm.enable_cache() is None and litellm.cache is not None
 
 
 # --- 1.10 cache types, setup_caching ---------------------------------------------------------------
@@ -577,3 +672,13 @@ def test_setup_caching_local_and_redis_ttl(redis_url) -> None:
     cache = setup_caching("redis")  # replaces the enabled cache (enable_cache would keep it)
     assert cache is litellm.cache and cache is not local
     assert type(cache.cache).__name__ == "RedisCache" and cache.ttl == 3600
+
+
+def test_setup_caching_explains_a_litellm_without_disk(monkeypatch) -> None:
+    """1.7: on a LiteLLM without DISK (1.109+), setup_caching('disk') says what to use instead of an AttributeError."""
+    from course_helpers import project
+
+    without_disk = type("LiteLLMCacheType", (), {"LOCAL": LiteLLMCacheType.LOCAL, "REDIS": LiteLLMCacheType.REDIS})
+    monkeypatch.setattr(project, "LiteLLMCacheType", without_disk)
+    with pytest.raises(RuntimeError, match="DISK удалён в 1.109.0"):
+        project.setup_caching("disk")

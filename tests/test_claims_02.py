@@ -65,6 +65,16 @@ MRO = {  # first four MRO entries of every class on the map
 }
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _warm_paths(course) -> None:
+    """One plain call on each path before the map: the map's calls have a 1 s timeout, and a cold
+    process's first request (lazy imports in LiteLLM and in the provider) can exceed it on a busy machine."""
+    course.provider.reset()
+    for model in (OPENROUTER, OPENAI):
+        litellm.completion(model=model, messages=MESSAGES)
+    course.provider.reset()
+
+
 def provoke(provider, model: str, fault: str, **options) -> tuple[BaseException | None, int, float]:
     """The notebook's ``provoke``: one call under one fault -> (exception, requests, seconds)."""
     extra = inject(provider, fault, model)
@@ -453,3 +463,103 @@ def test_ask_stops_on_401_and_keeps_the_class(provider) -> None:
     with pytest.raises(litellm.AuthenticationError):
         ask(Request(model="openrouter/openai/gpt-4o", fallbacks=[OPENROUTER], messages=MESSAGES), verbose=False)
     assert provider.requests() == 1
+
+
+# --- added with the learning-by-doing rewrite (issue 10) -----------------------------------
+
+def test_sdk_honours_a_fractional_retry_after(provider) -> None:
+    """§2.4: the experiment asks for `Retry-After: 0.1` so the OpenAI SDK's retries do not wait long."""
+    provider.fail("openai/gpt-4o-mini", 503, retry_after=0.1)
+    start = time.perf_counter()
+    with pytest.raises(litellm.ServiceUnavailableError):
+        litellm.completion(model=OPENAI, messages=MESSAGES)
+    times = [entry["t"] for entry in provider.log()]
+    assert len(times) == 3 and time.perf_counter() - start < 0.8
+    assert all(0.09 <= b - a < 0.4 for a, b in zip(times, times[1:]))
+
+
+def test_num_retries_one_on_openrouter_is_two_requests(provider) -> None:
+    """Quiz 02.q4: `num_retries=1` is 3 requests on openai/ (test above), 2 on openrouter/."""
+    _, requests, _ = provoke(provider, OPENROUTER, "429", num_retries=1)
+    assert requests == 2
+
+
+def test_seed_tuple_misses_500_on_both_paths(provider) -> None:
+    """Prediction 02.p2: the seed's (RateLimitError, Timeout, APIConnectionError) does not catch a 500."""
+    seed_tuple = (litellm.RateLimitError, litellm.Timeout, litellm.APIConnectionError)
+    for model, options, name in ((OPENROUTER, {}, "APIError"), (OPENAI, {"num_retries": 0}, "InternalServerError")):
+        provider.reset()
+        error, _, _ = provoke(provider, model, "500", **options)
+        assert type(error).__name__ == name and not isinstance(error, seed_tuple)
+
+
+def test_hang_is_cut_by_a_short_timeout(provider) -> None:
+    """§2.6: `timeout=0.5` ends a hang with Timeout after about half a second, one request."""
+    provider.fail("openai/gpt-4o-mini", kind="hang")
+    start = time.perf_counter()
+    with pytest.raises(litellm.Timeout):
+        litellm.completion(model=OPENROUTER, messages=MESSAGES, timeout=0.5)
+    assert 0.4 <= time.perf_counter() - start < 1.5 and provider.requests() == 1
+
+
+def test_hang_without_timeout_waits_long(provider) -> None:
+    """§2.6: without `timeout=` a hung request is not cut within seconds (the provider's reset ends it)."""
+    import threading
+
+    provider.fail("openai/gpt-4o-mini", kind="hang", times=1)
+    outcome: list[str] = []
+
+    def call() -> None:
+        try:
+            litellm.completion(model=OPENROUTER, messages=MESSAGES)
+            outcome.append("answered")
+        except Exception as e:  # noqa: BLE001 - which class ends it does not matter here
+            outcome.append(type(e).__name__)
+
+    worker = threading.Thread(target=call, daemon=True)
+    worker.start()
+    worker.join(3)
+    still_waiting = worker.is_alive()
+    provider.reset()  # ends the hang
+    worker.join(10)
+    assert still_waiting and outcome and outcome[0] != "Timeout"
+
+
+def test_the_lessons_recipe_survives_a_bad_day(provider) -> None:
+    """«Рецепт» of lesson 02: 503 on the first model -> one retry, then the second answers;
+    401 goes up at once with its class; 402 goes up without trying the other model."""
+    from recipes import run_recipe
+
+    complete = run_recipe("02")["complete"]
+    provider.set_latency_scale(0)
+    provider.fail("openai/gpt-4o", 503)
+    models = ["openrouter/openai/gpt-4o", OPENROUTER]
+    text = complete(models, MESSAGES)
+    assert text == practice_data.answer_for(MESSAGES[0]["content"])
+    assert (provider.requests(model="openai/gpt-4o"), provider.requests(model="openai/gpt-4o-mini")) == (2, 1)
+    for status, cls in ((401, litellm.AuthenticationError), (402, litellm.APIError)):
+        provider.reset()
+        provider.fail("openai/gpt-4o", status)
+        with pytest.raises(cls):
+            complete(models, MESSAGES)
+        assert provider.requests() == 1
+
+
+def test_classes_that_exist_but_openrouter_does_not_raise() -> None:
+    """§2.2: PermissionDeniedError and InternalServerError exist in LiteLLM, yet 403 and 500 via
+    OpenRouter are plain APIError (MAP above)."""
+    assert issubclass(litellm.PermissionDeniedError, openai.APIError)
+    assert issubclass(litellm.InternalServerError, openai.APIError)
+    assert MAP["403"][0][0] == MAP["500"][0][0] == "APIError"
+
+
+def test_seed_tuple_lets_the_same_faults_escape_on_openai(provider) -> None:
+    """§2.8 sidebar: through openai/ the escaping 500 and 502 are InternalServerError and BadGatewayError."""
+    escaped = []
+    for fault in ("429", "504", "503", "500", "502", "403", "402"):
+        provider.reset()
+        error, _, _ = provoke(provider, OPENAI, fault, num_retries=0)
+        if seed_clause(error)[0] == "except Exception":
+            escaped.append((fault, type(error).__name__))
+    assert escaped == [("503", "ServiceUnavailableError"), ("500", "InternalServerError"),
+                       ("502", "BadGatewayError"), ("403", "APIError"), ("402", "APIError")]

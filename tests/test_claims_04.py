@@ -395,3 +395,101 @@ def test_custom_provider_in_router_as_fallback_target(provider) -> None:
     provider.fail(GEN, 429, times=1)
     with pytest.raises(litellm.RateLimitError):
         router.completion(model="reserve", messages=M)
+
+
+# --- added with the learning-by-doing rewrite (issue 10) -----------------------------------
+
+def test_stream_usage_of_a_toy_handler_only_with_include_usage(provider) -> None:
+    """§4.4 (prediction 04.p4): the Echo toy puts usage on its last chunk (together with the last word);
+    the loop sees no usage without include_usage, stream_chunk_builder keeps it, include_usage shows it."""
+
+    class Echo(CustomLLM):
+        def streaming(self, model, messages, *args, **kwargs):
+            words = messages[-1]["content"].split()
+            for i, word in enumerate(words):
+                last = i == len(words) - 1
+                yield GenericStreamingChunk(text=word if last else word + " ", index=0, tool_use=None,
+                                            is_finished=last, finish_reason="stop" if last else "",
+                                            usage={"prompt_tokens": len(words), "completion_tokens": len(words),
+                                                   "total_tokens": 2 * len(words)} if last else None)
+
+    use("claimecho", Echo())
+    chunks = list(litellm.completion(model="claimecho/x", messages=M, stream=True))
+    assert "".join(c.choices[0].delta.content or "" for c in chunks) == M[0]["content"]
+    assert not any(getattr(c, "usage", None) for c in chunks)
+    assert litellm.stream_chunk_builder(chunks).usage.total_tokens == 6
+    last = list(litellm.completion(model="claimecho/x", messages=M, stream=True,
+                                   stream_options={"include_usage": True}))[-1]
+    assert (last.usage.prompt_tokens, last.usage.completion_tokens) == (3, 3)
+
+
+def test_stream_without_handler_usage_gets_litellms_own_estimate(provider) -> None:
+    """04.2's checker message: with include_usage but no usage from the handler, LiteLLM estimates the
+    tokens itself, and the estimate differs from the API's count."""
+
+    class NoUsageStream(CustomLLM):
+        def streaming(self, model, messages, *args, optional_params=None, **kwargs):
+            body = {"prompt": messages[-1]["content"], "max_tokens": optional_params["max_tokens"], "stream": True}
+            with httpx.stream("POST", provider.generate_url, json=body) as r:
+                for line in r.iter_lines():
+                    if line:
+                        item = json.loads(line)
+                        done = item.get("done", False)
+                        yield GenericStreamingChunk(text=item.get("text", ""), index=0, tool_use=None,
+                                                    is_finished=done, finish_reason=item.get("finish_reason", ""),
+                                                    usage=None)
+
+    use("claimestimate", NoUsageStream())
+    prompt = "Проверка задания 04.2 (max_tokens=9): что такое Python?"
+    last = list(litellm.completion(model="claimestimate/generate", messages=[{"role": "user", "content": prompt}],
+                                   max_tokens=9, stream=True, stream_options={"include_usage": True}))[-1]
+    api = provider.log()[-1]
+    assert last.usage is not None and last.usage.prompt_tokens != api["prompt_tokens"]
+
+
+class _RaiseForStatus(CustomLLM):
+    def completion(self, model, messages, *args, api_base=None, **kwargs):
+        r = httpx.post(api_base, json={"prompt": "x"})
+        r.raise_for_status()
+        return answer(model, r.json())
+
+
+@pytest.mark.parametrize(("handler", "status", "expected", "requests"), [
+    ("mapped", 400, litellm.BadRequestError, 1), ("mapped", 503, None, 2),
+    ("mapped", 401, litellm.AuthenticationError, 2),
+    ("raw", 400, litellm.APIConnectionError, 3),
+])
+def test_router_with_two_custom_deployments_retries_by_class(provider, handler, status, expected, requests) -> None:
+    """04.3 and quiz 04.q7: Router(num_retries=2) over two deployments of the custom model retries a 503
+    (once here: the second request answers), never a 400 raised as CustomLLMError(400); 401 tries the
+    other deployment once; raise_for_status turns a 400 into APIConnectionError, retried to the end."""
+    use("claimrouted", Generate(provider.generate_url) if handler == "mapped" else _RaiseForStatus())
+    deployment = {"model_name": "internal", "litellm_params": {"model": "claimrouted/generate",
+                                                               "api_base": provider.generate_url}}
+    router = litellm.Router(model_list=[{**deployment, "model_info": {"id": "r1"}},
+                                        {**deployment, "model_info": {"id": "r2"}}], num_retries=2)
+    provider.set_latency_scale(0)
+    provider.fail(GEN, status, times=1 if expected is None else None)
+    if expected is None:
+        assert router.completion(model="internal", messages=M).choices[0].message.content
+    else:
+        with pytest.raises(expected):
+            router.completion(model="internal", messages=M)
+    assert provider.requests(model=GEN) == requests
+
+
+def test_the_lessons_recipe(provider) -> None:
+    """«Рецепт» of lesson 04: usage and price from register_model, 429 -> RateLimitError, hang -> Timeout."""
+    from recipes import run_recipe
+
+    run_recipe("04")
+    provider.set_latency_scale(0)
+    r = litellm.completion(model="internal/generate", api_base=provider.generate_url, messages=M, max_tokens=20)
+    assert r.usage.completion_tokens == 20 and r.choices[0].finish_reason == "length"
+    assert r._hidden_params["response_cost"] == pytest.approx(r.usage.prompt_tokens * 1e-7 + 20 * 2e-7)
+    provider.fail(GEN, 429, times=1)
+    with pytest.raises(litellm.RateLimitError):
+        litellm.completion(model="internal/generate", api_base=provider.generate_url, messages=M)
+    provider.fail(GEN, kind="hang", times=1)
+    with pytest.raises(litellm.Timeout):
+        litellm.completion(model="internal/generate", api_base=provider.generate_url, messages=M, timeout=0.5)

@@ -585,3 +585,28 @@ def test_custom_logger_gets_none_for_a_model_without_a_price(provider) -> None:
     while not recorder.events and time.monotonic() < deadline:
         time.sleep(0.02)
     assert recorder.events[0][2] is None and provider.log()[-1]["cost"] > 0
+
+
+def test_a_callback_that_raises_is_swallowed_and_a_sync_only_logger_misses_acompletion(provider) -> None:
+    """Exercise 06.1: the seed-style counter runs "without a single error" and counts nothing —
+    completion_cost cannot price openrouter/ on 1.108.14, LiteLLM swallows what the callback raises,
+    and a logger without async_log_success_event never sees acompletion."""
+    calls: list[str] = []
+
+    class PricesItself(CustomLogger):
+        def log_success_event(self, kwargs, response_obj, start_time, end_time):
+            calls.append("sync")
+            litellm.completion_cost(completion_response=response_obj)  # raises inside LiteLLM's worker
+            calls.append("priced")
+
+    async def main() -> None:
+        await _deliver_stale_events()
+        litellm.callbacks = [PricesItself()]
+        response = await asyncio.to_thread(lambda: litellm.completion(model=MINI, messages=Q))
+        await litellm.acompletion(model=MINI, messages=Q)  # no async method: never reaches the logger
+        await _settle()
+        with pytest.raises(litellm.exceptions.ModelNotMappedError):
+            litellm.completion_cost(completion_response=response)
+
+    asyncio.run(main())  # nothing reaches the caller
+    assert calls == ["sync"] and provider.stats()["requests"] == 2

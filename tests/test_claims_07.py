@@ -235,3 +235,25 @@ def test_max_budget_does_not_stop_completion_calls(provider, no_cache) -> None:
     finally:
         litellm.max_budget = saved
     assert provider.stats()["by_model"][PRIMARY_ID]["status_200"] == 3
+
+
+FIRST_CALL = """
+import time, litellm
+times = []
+for _ in range(2):
+    start = time.perf_counter()
+    litellm.completion(model="openai/gpt-4o-mini", messages=[{"role": "user", "content": "x"}], mock_response="ok")
+    times.append(time.perf_counter() - start)
+print(times[0], times[1])
+"""
+
+
+def test_first_completion_of_a_process_pays_a_one_time_price_without_network_or_cache() -> None:
+    """7 «Для любопытных»: the first completion() of a process is several times slower than the second,
+    with mock_response (no network) and no cache."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", FIRST_CALL], capture_output=True, text=True, check=True, timeout=120)
+    first, second = map(float, done.stdout.split()[-2:])
+    assert first > 3 * second, (first, second)

@@ -192,6 +192,32 @@ def test_hang_fault_outlasts_client_timeout_and_provider_recovers(provider):
     assert provider.healthy()
 
 
+def test_reset_ends_a_hang_in_progress(provider):
+    """A checker that gave up on a learner's call without a timeout resets the provider: the hung
+    request then ends at once (the connection is dropped) instead of after HANG_LIMIT_S."""
+    import threading
+
+    provider.fail("openai/gpt-4o", kind="hang", times=1)
+    errors: list[BaseException] = []
+
+    def call() -> None:
+        try:
+            httpx.post(provider.api_base() + "/chat/completions", json={"model": "openai/gpt-4o", "messages": M},
+                       headers={"Authorization": f"Bearer {PRACTICE_KEY}"}, timeout=30)
+        except httpx.HTTPError as e:
+            errors.append(e)
+
+    worker = threading.Thread(target=call)
+    worker.start()
+    time.sleep(0.5)
+    assert worker.is_alive()  # hanging
+    start = time.perf_counter()
+    provider.reset()
+    worker.join(5)
+    assert not worker.is_alive() and time.perf_counter() - start < 2
+    assert len(errors) == 1 and isinstance(errors[0], httpx.RemoteProtocolError)
+
+
 @pytest.mark.parametrize("body", [
     {"kind": "explode"}, {"status": 299}, {"status": "503"}, {"times": 0}, {"probability": 1.5},
     {"times": 1, "probability": 0.5}, {"model": ""}, {"colour": "red"}, {"retry_after": -1},
@@ -292,6 +318,16 @@ def test_generate_streams_ndjson(provider):
     assert "".join(x["text"] for x in lines[:-1]) == practice_data.ANSWERS["привет!"]
     assert lines[-1]["done"] is True and lines[-1]["tokens"]["completion"] > 0
     assert httpx.post(provider.generate_url, json={"prompt": "x", "stream": "yes"}).status_code == 400
+
+
+def test_generate_log_keeps_what_was_asked(provider):
+    """Lesson 04's checkers judge the request /generate received: its max_tokens and whether it streamed."""
+    provider.set_latency_scale(0.0)
+    httpx.post(provider.generate_url, json={"prompt": "Привет!", "max_tokens": 7})
+    httpx.post(provider.generate_url, json={"prompt": "Привет!"})
+    with httpx.stream("POST", provider.generate_url, json={"prompt": "Привет!", "max_tokens": 9, "stream": True}) as r:
+        r.read()
+    assert [(e["max_tokens"], e["stream"]) for e in provider.log()] == [(7, False), (100, False), (9, True)]
 
 
 def test_stream_takes_as_long_as_a_plain_answer(http, provider):

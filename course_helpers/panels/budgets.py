@@ -7,7 +7,6 @@ from contextlib import nullcontext
 from typing import Any
 
 import ipywidgets as widgets
-import litellm
 from matplotlib.figure import Figure
 
 from course_helpers.budget import BudgetExceeded, BudgetGuard
@@ -79,9 +78,7 @@ class BudgetPanel:
 
     def _one(self, _: int) -> str:
         try:
-            with self.guard.reserve(MODEL, PROMPT, max_tokens=MAX_TOKENS) as hold:
-                response = litellm.completion(model=MODEL, messages=PROMPT, max_tokens=MAX_TOKENS)
-                hold.settle(response)
+            self.guard.completion(model=MODEL, messages=PROMPT, max_tokens=MAX_TOKENS)
         except BudgetExceeded:
             return "refused"
         except Exception:  # a provider fault is shown as an error, not as a refusal

@@ -1,7 +1,9 @@
-"""Lesson 07 panel and plot: the practical task's «стенд» and the cached-vs-uncached figure.
+"""Lesson 07 panel and plot: the practical task's «стенд» and the course's cached-vs-uncached figure.
 
-:func:`draw_latency` draws a :class:`course_helpers.measure.CacheMeasurement` (log scale)
-on matplotlib axes; the notebook calls it on ``plt.subplots`` axes, the stand on a Figure.
+The learner draws the figure of their own measurement (exercise 07.7). Only after that check has
+passed does :func:`compare_with_reference` draw the course's figure of the same samples, to
+compare: :func:`draw_latency` draws a :class:`course_helpers.measure.CacheMeasurement` (log scale)
+on two matplotlib axes; :func:`reference_figure` does it for the learner's samples.
 :class:`FallbackStand` lets the learner pick how the primary model fails (outage, bad key,
 rate limit), runs the pipeline (a request with fallbacks, then its repeat through the
 cache) and shows who answered, what the provider saw and the latency bars. The stand runs on
@@ -21,7 +23,8 @@ import ipywidgets as widgets
 import litellm
 from matplotlib.figure import Figure
 
-from course_helpers.measure import CACHED, UNCACHED, WARMUP, CacheMeasurement, FreshProcessHits, fmt_ms, is_cache_hit
+from course_helpers.measure import (CACHED, UNCACHED, WARMUP, CacheMeasurement, FreshProcessHits, Sample, fmt_ms,
+                                   is_cache_hit)
 from course_helpers.panels.common import figure_png, message_html, panel, table_html
 from course_helpers.provider import PracticeProvider
 from course_helpers.session import current_course, practice_env
@@ -71,6 +74,36 @@ def latency_figure(m: CacheMeasurement, fresh: FreshProcessHits | None = None) -
     draw_latency(fig.subplots(1, 2), m, fresh)
     fig.tight_layout()
     return fig
+
+
+def measurement_of(samples: Sequence[dict[str, Any]]) -> tuple[CacheMeasurement, FreshProcessHits | None]:
+    """Lesson 07's measurement records (``prompt``, ``kind``, ``ms``) as the course's measurement types."""
+    kinds = {"без кэша": UNCACHED, "из кэша": CACHED}
+    m = CacheMeasurement(samples=[Sample(s["prompt"], kinds[s["kind"]], float(s["ms"]), "")
+                                  for s in samples if s["kind"] in kinds])
+    fresh = [float(s["ms"]) for s in samples if s["kind"] == "новый процесс"]
+    return m, (FreshProcessHits(first_call_ms=0.0, hits_ms=fresh, all_hits=True, loaded_on_first_hit=[])
+               if fresh else None)
+
+
+def reference_figure(samples: Sequence[dict[str, Any]]) -> Figure:
+    """The course's figure of a learner's measurement records (marked: it is not the learner's own)."""
+    fig = latency_figure(*measurement_of(samples))
+    fig._course_reference = True  # type: ignore[attr-defined]  # the figure exercise refuses it
+    return fig
+
+
+def compare_with_reference(samples: Sequence[dict[str, Any]] | None) -> Figure | None:
+    """After exercise 07.7 passed: the course's figure of the learner's own samples, to compare."""
+    from course_helpers.checks import passed
+
+    if not passed("07.7"):
+        print("⏳ Эталонный график курса откроется, когда проверка 07.7 примет ваш: сначала свой.")
+        return None
+    if not samples:
+        print("⏳ Нет замеров: сначала выполните ячейку с вашим замером (задание 7.6).")
+        return None
+    return reference_figure(samples)
 
 
 FAILURES = {
@@ -189,14 +222,14 @@ class FallbackStand:
         rows = [
             ["основная у провайдера", ", ".join(map(str, run.primary_statuses)) or "нет запросов" + note],
             ["резервные у провайдера", ", ".join(map(str, run.fallback_statuses)) or "нет запросов"],
-            ["время запроса с фолбэком", fmt_ms(run.request_ms)],
+            ["время запроса с резервной", fmt_ms(run.request_ms)],
             ["повтор того же запроса", f"{fmt_ms(run.repeat_ms)}, из кэша: {run.repeat_cache_hit}, "
                                        f"модель в ответе: {run.repeat_model}"],
         ]
         self.result.value = message_html(text, True) + table_html(["что", "значение"], rows)
         fig = Figure(figsize=(5.5, 2.2))
         ax = fig.subplots()
-        ax.barh(["повтор (кэш)" if run.repeat_cache_hit else "повтор", "запрос с фолбэком"],
+        ax.barh(["повтор (кэш)" if run.repeat_cache_hit else "повтор", "запрос с резервной"],
                 [run.repeat_ms, run.request_ms], color=["#1a7f37" if run.repeat_cache_hit else "#57606a", "#cf222e"])
         ax.set_xscale("log")
         ax.set_xlabel("мс (логарифмическая шкала)")

@@ -1,25 +1,54 @@
 # %% [markdown]
-# # Урок 07. Практическое задание: кэш + резервная модель, с замерами и доказательствами
+# # Урок 07. Практическое задание: кэш и резервная модель — с замером и доказательствами
 #
-# Исходный урок заканчивается практическим заданием: написать скрипт, который включает кэш на
-# диске, отправляет запрос дважды, убеждается, что второй раз быстрее, а потом ломает основную
-# модель и проверяет, что ответила резервная. Здесь вы сделаете это по-настоящему: с проверкой,
-# что ускорение дал именно кэш, с честным замером и с доказательством фолбэка.
+# Наш сервис-ассистент собирается в продакшен, и руководитель просит доказательств, а не слов: что кэш
+# действительно ускоряет повторные запросы (цифры и график — для общего чата команды) и что при сбое
+# основной модели отвечает резервная. Это и есть практическое задание исходного урока. Здесь оно — ваша
+# работа: каждый шаг вы пишете сами, проверка судит по поведению, а замер и график — ваши от первой строки
+# до последней.
 #
 # **В этом уроке вы:**
-# - пройдёте пять шагов задания, каждый — своей функцией, которую `check(...)` проверяет по поведению;
-# - увидите, почему пример решения из исходного урока никогда не переключается на резервную модель;
-# - измерите кэш против модели на нескольких запросах с повторами и построите график
-#   (с отдельным учётом «первого попадания», которое платит за ленивые импорты);
-# - сломаете основную модель тремя способами — сбой провайдера, неверный ключ, лимит запросов —
-#   и докажете фолбэк по `r.model`, заголовку `x-litellm-attempted-fallbacks` и статистике провайдера;
-# - найдёте две ловушки, где кэш и фолбэки мешают друг другу;
-# - если останется время — повторите всё на Redis, с `Router` и со сторожем бюджета.
+# - пройдёте пять шагов задания исходного урока, каждый — своей функцией;
+# - увидите, почему пример решения из исходного урока никогда не переключается на резервную модель, и
+#   почините его шаг 5;
+# - найдёте две ловушки, где кэш и резервные модели мешают друг другу;
+# - сами напишете замер «без кэша против кэша» — несколько запросов с повторами и первое попадание в
+#   новом процессе — и нарисуете по нему график, которому можно верить.
 #
-# ⏱ **Время:** 60–90 минут (основная часть — 45 минут, дополнительные задания — ещё 30).
+# ⏱ **Время:** основной путь ~45 мин + «Для любопытных» ~25 мин
+#
+# Опыты, которые ломают основную модель или считают запросы у провайдера, идут в блоке
+# `with course.practice():` — офлайн он ничего не меняет, а в онлайн-режиме направляет вызовы блока на
+# практический провайдер (сбои и счётчики есть только у него). Ваши функции проверка тоже запускает на
+# практическом провайдере; ваш замер в разделе 7.7 онлайн пойдёт к настоящим моделям.
+
+# %%
+from course_helpers import start_lesson
+
+course = start_lesson("07")
+
+import subprocess
+import sys
+import time
+
+import litellm
+import matplotlib.pyplot as plt
+from IPython.display import display
+from litellm.caching.caching import LiteLLMCacheType
+
+from course_helpers import check, hint, predict, progress, quiz, reveal, setup_caching, solution
+from course_helpers.checks import passed
+
+UNCACHED, CACHED, FRESH = "без кэша", "из кэша", "новый процесс"  # виды замеров (раздел 7.7)
+
+
+def msgs(prompt: str) -> list[dict]:
+    """Сообщения запроса из одного вопроса пользователя."""
+    return [{"role": "user", "content": prompt}]
+
 
 # %% [markdown]
-# ## 7.1 Задание и как устроен этот урок
+# ## 7.1 Задание
 #
 # Задание из исходного урока, дословно:
 #
@@ -29,101 +58,34 @@
 # > 4. Проверьте, что второй запрос выполняется быстрее из-за кэширования
 # > 5. Искусственно вызовите ошибку для основной модели и убедитесь, что запрос обрабатывается резервной моделью
 #
-# **Как устроен урок.** Каждый шаг — это три ячейки:
+# Каждый шаг — функция, которую вы пишете в ячейке с заглушкой, и ячейка `check(...)`: она запускает
+# вашу функцию на практическом провайдере (с пустой папкой кэша, где это важно) и судит по поведению — по
+# ответам LiteLLM и журналу провайдера, — а потом возвращает кэш LiteLLM в прежнее состояние. Подсказки —
+# `hint("07.N")`, решения — в конце урока.
 #
-# 1. **Ваша ячейка** (`### Задание 7.N`) с заглушкой `raise NotImplementedError`: здесь пишете вы.
-# 2. **`check("07.N", ...)`**: вызывает вашу функцию на практическом провайдере (со своей пустой
-#    папкой кэша) и судит по поведению — по `_hidden_params` ответов и по статистике провайдера,
-#    а не по тексту кода. Потом возвращает `litellm.cache` в прежнее состояние.
-# 3. **Стенд шага**: запускает вашу функцию, а если её ещё нет (заглушка) — **демо-путь**: те же
-#    вызовы LiteLLM, написанные прямо в ячейке, с пометкой «демо-путь». Так урок всегда доходит до
-#    конца: сохранённый ноутбук (и CI) показывает график и работающий фолбэк, хотя задания в нём не
-#    решены. Решите задание — и стенды пойдут через ваш код.
+# ## 7.2 Шаг 1: кэш на диске
 #
-# Что здесь **не** ваша работа: секундомер, статистика и рисование графика. Они лежат в
-# `course_helpers/measure.py` и `course_helpers/panels/practical.py` — это строительные леса.
-# Сам замеряемый вызов LiteLLM передаётся им из ноутбука и виден здесь.
-#
-# В онлайн-режиме опыты, которые ломают основную модель или считают запросы (и замер в 7.7: он сверяет
-# каждую точку со счётчиком провайдера), идут на практическом провайдере: сбои и счётчики есть только
-# у него (ячейка такого опыта об этом скажет). Остальные вызовы идут к настоящим моделям.
+# Дисковый кэш (урок 01) — `litellm.enable_cache(type=LiteLLMCacheType.DISK, disk_cache_dir=...)`: один
+# файл `cache.db` в указанной папке, без срока годности, переживает перезапуск ядра. В LiteLLM 1.109+
+# типа `DISK` больше нет. Сервис в продакшене редко стартует с чистого листа: кэш в памяти, например, уже
+# мог включить другой модуль.
 
 # %%
-from course_helpers import start_lesson
-
-course = start_lesson("07")
+predict("07.p1")
 
 # %%
-import os
-import sys
-import time
-
-import litellm
-from litellm.caching.caching import LiteLLMCacheType
-
-from course_helpers import check, hint, progress, solution
-from course_helpers.measure import first_hits_in_new_process, fmt_ms, measure_cache
-
-USER = "user"  # роль сообщения пользователя
+litellm.enable_cache()  # кэш в памяти уже включён
+litellm.enable_cache(type=LiteLLMCacheType.DISK, disk_cache_dir=str(course.fresh_dir("p1")))
+kind = type(litellm.cache.cache).__name__
+print("работает кэш:", kind)
+litellm.disable_cache()
+reveal("07.p1", kind)
 
 # %% [markdown]
-# ## 7.2 Пример решения из исходного урока — и что с ним не так
+# ### Задание 7.1 · сборка. Кэш на диске
 #
-# Последний кусок примера «искусственно вызывает ошибку» так:
-#
-# ```python
-# try:
-#     litellm.completion(model="несуществующая-модель", messages=messages)
-# except Exception as e:
-#     print(f"Ожидаемая ошибка с некорректной моделью: {e}")
-# ```
-#
-# Запустим его и посмотрим, что видит провайдер.
-
-# %%
-messages = [{"role": USER, "content": "Что такое Python?"}]
-with course.practice():
-    before = course.provider.requests()
-    try:
-        litellm.completion(model="несуществующая-модель", messages=messages)
-    except Exception as e:
-        print("Ожидаемая ошибка:", type(e).__name__, "| status_code:", e.status_code)
-        print("LiteLLM не смог даже выбрать провайдера:", "LLM Provider NOT provided" in str(e))
-    print("запросов дошло до провайдера:", course.provider.requests() - before)
-
-# %% [markdown]
-# > **Важно:** в исходном уроке пример решения называет это проверкой резервной модели. **На самом
-# > деле он никогда не переключается на резервную модель:** он лишь печатает ошибку несуществующей
-# > модели. Эта ошибка — `BadRequestError` ещё до сети (LiteLLM не знает, какому провайдеру
-# > отправить `несуществующая-модель`), до провайдера не доходит ни одного запроса, а резервная
-# > модель после неё не вызывается вовсе.
-#
-# И это не единственная проблема примера:
-#
-# - ветка `except` с резервной моделью срабатывает, только если упал **первый** запрос; второй
-#   запрос всегда идёт к `models[0]` без `try` — при сбое основной он просто упадёт;
-# - «ускорение» `first / second` посчитано по одной паре запросов: в первый вызов входит разовая
-#   цена первого `completion()` в процессе, во второй — цена первого попадания в кэш (ленивые импорты);
-# - кэш лежит в `./cache_dir` и переживает перезапуск: при втором запуске скрипта **оба** запроса
-#   придут из кэша, и «ускорение» станет бессмысленным. Здесь кэш всегда в пустой папке `course.fresh_dir(...)`.
-#
-# Сделаем всё по шагам и правильно.
-
-# %% [markdown]
-# ## 7.3 Шаг 1: кэш на диске
-#
-# Дисковый кэш — `litellm.enable_cache(type=LiteLLMCacheType.DISK, disk_cache_dir=...)`: один
-# файл `cache.db` (sqlite) в указанной папке, без срока годности, переживает перезапуск ядра
-# (подробно — урок 01; в LiteLLM 1.109+ типа `DISK` больше нет).
-#
-# > **Осторожно:** `enable_cache` создаёт кэш, только если `litellm.cache` ещё `None`. Если кэш уже
-# > включён (например, в памяти), повторный вызов с `type=DISK` **молча ничего не меняет**.
-# > Поэтому перед включением — `litellm.disable_cache()`.
-#
-# ### Задание 7.1. Кэш на диске
-#
-# Напишите `setup_disk_cache(directory)`: включает дисковый кэш LiteLLM в папке `directory`
-# (объект `pathlib.Path`).
+# Напишите `setup_disk_cache(directory)`: включает дисковый кэш LiteLLM в папке `directory` (объект
+# `pathlib.Path`) — даже если какой-то кэш уже включён.
 
 # %%
 def setup_disk_cache(directory):
@@ -135,55 +97,28 @@ def setup_disk_cache(directory):
 check("07.1", setup_disk_cache)
 
 # %% [markdown]
-# <details><summary>Подсказки</summary>
+# Подсказки: `hint("07.1")`, `hint("07.1", 2)`. Решение — в конце урока и в `solution("07.1")`.
 #
-# - `hint("07.1")` — какой вызов нужен;
-# - `hint("07.1", 2)` — почему «ничего не изменилось», если кэш уже был включён.
-# </details>
+# ## 7.3 Шаг 2: основная и резервные модели
 #
-# <details><summary>Решение</summary>
-#
-# ```python
-# def setup_disk_cache(directory):
-#     litellm.disable_cache()
-#     litellm.enable_cache(type=LiteLLMCacheType.DISK, disk_cache_dir=str(directory))
-# ```
-# </details>
-#
-# **Стенд шага 1.** Пустая папка при каждом запуске (`course.fresh_dir`) — и ваша функция или демо-путь.
+# Основная модель сервиса — `openrouter/openai/gpt-4o-mini`. Вот её ответ (онлайн — ответ настоящей
+# модели):
 
 # %%
-CACHE_DIR = course.fresh_dir("disk_cache")  # пустая при каждом запуске ноутбука
-demo = []  # какие шаги прошли по демо-пути
-
-try:
-    setup_disk_cache(CACHE_DIR)
-except NotImplementedError:
-    # ДЕМО-ПУТЬ: ваша функция ещё не написана — те же вызовы LiteLLM здесь, открыто
-    demo.append("шаг 1")
-    litellm.disable_cache()
-    litellm.enable_cache(type=LiteLLMCacheType.DISK, disk_cache_dir=str(CACHE_DIR))
-
-print("кэш включила:", "демо-путь" if "шаг 1" in demo else "ваша функция setup_disk_cache")
-print("тип кэша:", type(litellm.cache.cache).__name__)
-print("в папке есть cache.db:", (CACHE_DIR / "cache.db").exists())
+r = litellm.completion(model="openrouter/openai/gpt-4o-mini", messages=msgs("Что такое LiteLLM?"))
+print(r.model, "|", r.choices[0].message.content[:90] + "…")
 
 # %% [markdown]
-# ## 7.4 Шаг 2: основная и резервные модели
+# Резервные модели LiteLLM перебирает сам: параметр `fallbacks=[...]` у `litellm.completion` (урок 03)
+# переключается на следующую модель **при любой ошибке** основной. Резервная модель должна быть
+# **другой моделью**: `openrouter/openai/gpt-4o-mini` и `openai/gpt-4o-mini` — одна и та же модель у
+# провайдера, её сбой ударит по обеим.
 #
-# Список моделей: первая — основная, остальные — резервные по порядку. LiteLLM сам пройдёт по
-# ним: `litellm.completion(model=MODELS[0], fallbacks=MODELS[1:], ...)` переключается на
-# следующую модель **при любой ошибке** (урок 03).
+# ### Задание 7.2 · сборка. Основная и резервные модели
 #
-# > **Важно:** резервная модель должна быть **другой моделью**. `openrouter/openai/gpt-4o-mini` и
-# > `openai/gpt-4o-mini` — это одна и та же модель у провайдера: её сбой ударит по обеим.
-#
-# ### Задание 7.2. Основная и резервные модели
-#
-# Задайте `MODELS` (основная + хотя бы одна резервная) и напишите `ask(prompt, **kwargs)`:
-# отправляет `prompt` основной модели с остальными как `fallbacks` и возвращает ответ LiteLLM
-# (`ModelResponse`). `**kwargs` передайте в `litellm.completion` как есть — стенды будут передавать
-# через них `cache={...}` и `api_key=...`.
+# Задайте `MODELS` (основная + хотя бы одна резервная) и напишите `ask(prompt, **kwargs)`: отправляет
+# `prompt` основной модели, с остальными как резервными, и возвращает ответ LiteLLM (`ModelResponse`).
+# `**kwargs` передайте в `litellm.completion` как есть — через них пойдут `cache={...}` и `api_key=...`.
 
 # %%
 MODELS = ...  # [основная, резервная, ...]
@@ -198,62 +133,38 @@ def ask(prompt, **kwargs):
 check("07.2", ask)
 
 # %% [markdown]
-# <details><summary>Подсказки</summary>
+# Подсказки: `hint("07.2")`, `hint("07.2", 2)`. Решение — в конце урока и в `solution("07.2")`.
 #
-# - `hint("07.2")` — как устроен вызов;
-# - `hint("07.2", 2)` — какая резервная модель не спасёт.
-# </details>
-#
-# <details><summary>Решение</summary>
-#
-# ```python
-# MODELS = ["openrouter/openai/gpt-4o-mini", "openrouter/anthropic/claude-3-haiku"]
-#
-# def ask(prompt, **kwargs):
-#     return litellm.completion(model=MODELS[0], fallbacks=MODELS[1:],
-#                               messages=[{"role": "user", "content": prompt}], **kwargs)
-# ```
-# </details>
-#
-# **Стенд шага 2.** Функция `send` — единая точка отправки для всех стендов ниже: ваша `ask`, а
-# пока её нет — тот же вызов открыто (демо-путь).
-
-# %%
-DEMO_MODELS = ["openrouter/openai/gpt-4o-mini", "openrouter/anthropic/claude-3-haiku"]
-models = MODELS if isinstance(MODELS, list) else DEMO_MODELS
-PRIMARY_ID = models[0].removeprefix("openrouter/")  # так основную модель называет провайдер
-
-
-def send(prompt, **kwargs):
-    try:
-        return ask(prompt, **kwargs)  # ваша функция из задания 7.2
-    except NotImplementedError:
-        # ДЕМО-ПУТЬ: тот же вызов LiteLLM, открыто
-        if "шаг 2" not in demo:
-            demo.append("шаг 2")
-        return litellm.completion(model=models[0], fallbacks=models[1:],
-                                  messages=[{"role": USER, "content": prompt}], **kwargs)
-
-
-r = send("Что такое LiteLLM?")
-print("путь:", "демо-путь" if "шаг 2" in demo else "ваша функция ask")
-print("модели:", models)
-print("ответила:", r.model)
-print("x-litellm-attempted-fallbacks:", r._hidden_params["additional_headers"]["x-litellm-attempted-fallbacks"])
-print(r.choices[0].message.content[:80] + "…")
-
-# %% [markdown]
-# Основная модель здорова — она и ответила, попыток фолбэка 0.
-#
-# ## 7.5 Шаг 3: один и тот же запрос дважды, с замером
+# ## 7.4 Шаг 3: один запрос дважды, с замером
 #
 # Время замеряйте `time.perf_counter()` вокруг каждого вызова: это монотонные часы с высоким
-# разрешением (в отличие от `time.time()` из примера).
+# разрешением. `time.time()` из примера исходного урока — настенные часы: их может подвести синхронизация
+# времени, и разрешение у них хуже.
 #
-# ### Задание 7.3. Один запрос дважды
+# Понять, откуда пришёл ответ, помогает `r._hidden_params.get("cache_hit")`. Запрос ниже первый раз уйдёт
+# к модели, второй — придёт из кэша.
+
+# %%
+predict("07.p2")
+
+# %%
+_ = setup_caching("disk", course.fresh_dir("p2"))  # setup_caching из «нашего проекта» (урок 01)
+with course.practice():
+    before = course.provider.requests()
+    first = litellm.completion(model="openrouter/openai/gpt-4o-mini", messages=msgs("Что такое кэш?"))
+    second = litellm.completion(model="openrouter/openai/gpt-4o-mini", messages=msgs("Что такое кэш?"))
+    print("запросов дошло до провайдера:", course.provider.requests() - before)
+litellm.disable_cache()
+miss = first._hidden_params.get("cache_hit")
+print("первый (от модели):", miss, "| второй (из кэша):", second._hidden_params.get("cache_hit"))
+print("ключ cache_hit у первого есть:", "cache_hit" in first._hidden_params)
+reveal("07.p2", miss)
+
+# %% [markdown]
+# ### Задание 7.3 · замер. Один запрос дважды
 #
-# Напишите `send_twice(prompt)`: отправляет один и тот же запрос два раза (через кэш, который
-# включён) и возвращает `((ответ1, секунды1), (ответ2, секунды2))`.
+# Напишите `send_twice(prompt)`: отправляет один и тот же запрос два раза (через включённый кэш) и
+# возвращает `((ответ1, секунды1), (ответ2, секунды2))`. Проверка включит кэш в пустой папке сама.
 
 # %%
 def send_twice(prompt):
@@ -265,83 +176,26 @@ def send_twice(prompt):
 check("07.3", send_twice)
 
 # %% [markdown]
-# <details><summary>Подсказки</summary>
+# Подсказки: `hint("07.3")`, `hint("07.3", 2)`. Решение — в конце урока и в `solution("07.3")`.
 #
-# - `hint("07.3")` — как замерить;
-# - `hint("07.3", 2)` — что вернуть и чего не передавать.
-# </details>
+# ## 7.5 Шаг 4: ускорение — из-за кэша?
 #
-# <details><summary>Решение</summary>
+# Пример исходного урока считает `first / second` и называет это «ускорением благодаря кэшированию».
+# Но «второй быстрее» ещё ничего не доказывает:
 #
-# ```python
-# def send_twice(prompt):
-#     results = []
-#     for _ in range(2):
-#         start = time.perf_counter()
-#         response = ask(prompt)  # или litellm.completion(model=MODELS[0], ...)
-#         results.append((response, time.perf_counter() - start))
-#     return results[0], results[1]
-# ```
-# </details>
+# - время модели скачет, и второй запрос бывает быстрее просто так;
+# - кэш на диске переживает перезапуск скрипта: при втором запуске **оба** запроса придут из кэша;
+# - первое попадание в процессе платит за ленивые импорты LiteLLM (fastapi, orjson, soundfile…) —
+#   порядка 200 мс. У быстрой модели ответ занимает столько же, и «второй из кэша» бывает **медленнее**
+#   первого, хотя кэш работает;
+# - счётчик запросов у провайдера мог посчитать не всё (например, одну модель из двух).
 #
-# **Прогрев — отдельно и на виду.** Первое попадание в кэш в процессе платит за ленивые импорты
-# LiteLLM (fastapi, orjson, soundfile и их зависимости) — порядка 200 мс. У быстрой модели ответ
-# занимает столько же, и тогда «второй запрос из кэша» в примере исходного урока может оказаться
-# **медленнее** первого: шаг 4 «не сработает», хотя кэш работает. Поэтому заплатим эту цену заранее
-# на отдельном запросе и напечатаем её — а в 7.7 измерим в новом процессе. (Если что-то в ядре уже
-# импортировало эти пакеты — например, проверки заданий, — прогрев займёт миллисекунды.)
-
-# %%
-send("Прогрев кэша")  # промах: запрос к модели
-start = time.perf_counter()
-warm = send("Прогрев кэша")  # первое попадание в этом ядре
-print("прогрев: первое попадание", fmt_ms((time.perf_counter() - start) * 1000),
-      "| cache_hit:", warm._hidden_params.get("cache_hit"))
-print("ленивые импорты теперь загружены (fastapi в sys.modules):", "fastapi" in sys.modules)
-
-# %% [markdown]
-# **Стенд шага 3.** Запрос из исходного урока — «Что такое Python?».
-
-# %%
-with course.practice():
-    requests_before = course.provider.requests()
-    try:
-        first, second = send_twice("Что такое Python?")
-    except NotImplementedError:
-        # ДЕМО-ПУТЬ
-        demo.append("шаг 3")
-        pairs = []
-        for _ in range(2):
-            start = time.perf_counter()
-            response = send("Что такое Python?")
-            pairs.append((response, time.perf_counter() - start))
-        first, second = pairs
-    requests_step3 = course.provider.requests() - requests_before
-
-print("путь:", "демо-путь" if "шаг 3" in demo else "ваша функция send_twice")
-for name, (resp, seconds) in (("первый", first), ("второй", second)):
-    print(f"{name}: {fmt_ms(seconds * 1000)}, cache_hit = {resp._hidden_params.get('cache_hit')}")
-print("запросов дошло до модели:", requests_step3)
-
-# %% [markdown]
-# Промах — это `cache_hit = None` (не `False`!), попадание — `True`. Цену ленивых импортов уже
-# заплатил прогрев, поэтому второй запрос занял единицы миллисекунд — в сотни раз меньше первого.
+# ### Задание 7.4 · сборка. Ускорение — из-за кэша?
 #
-# ## 7.6 Шаг 4: ускорение — из-за кэша?
-#
-# «Второй быстрее» ещё ничего не доказывает: второй запрос бывает быстрее и случайно (задержка
-# модели скачет), а при кэше, оставшемся от прошлого запуска, из кэша придут **оба**. Доказательство —
-# три факта сразу:
-#
-# - второй ответ быстрее первого;
-# - первый — промах (`cache_hit` не `True`), второй — попадание (`cache_hit is True`);
-# - до модели дошёл ровно **один** запрос (статистика провайдера).
-#
-# ### Задание 7.4. Ускорение из-за кэша?
-#
-# Напишите `cache_explains_speedup(first, second, provider_requests) -> bool`, где `first` и
-# `second` — пары `(ответ, секунды)` из шага 3, а `provider_requests` — сколько запросов за это время
-# получил провайдер. Проверка подсунет и честный случай, и три обманчивых.
+# Напишите `cache_explains_speedup(first, second, provider_requests) -> bool`: `first` и `second` — пары
+# `(ответ, секунды)` из шага 3, `provider_requests` — сколько запросов за это время получил провайдер.
+# Верните `True`, только если второй запрос действительно ускорил кэш. Проверка подсунет честный случай и
+# все обманчивые из списка выше.
 
 # %%
 def cache_explains_speedup(first, second, provider_requests):
@@ -353,350 +207,344 @@ def cache_explains_speedup(first, second, provider_requests):
 check("07.4", cache_explains_speedup)
 
 # %% [markdown]
-# <details><summary>Подсказки</summary>
+# Подсказки: `hint("07.4")`, `hint("07.4", 2)`. Решение — в конце урока и в `solution("07.4")`.
 #
-# - `hint("07.4")` — какие факты нужны;
-# - `hint("07.4", 2)` — ловушка с `None`.
-# </details>
+# ## 7.6 Шаг 5: ломаем основную модель
 #
-# <details><summary>Решение</summary>
+# Пример решения исходного урока «искусственно вызывает ошибку» так:
 #
 # ```python
-# def cache_explains_speedup(first, second, provider_requests):
-#     (r1, s1), (r2, s2) = first, second
-#     return (s2 < s1
-#             and r1._hidden_params.get("cache_hit") is not True
-#             and r2._hidden_params.get("cache_hit") is True
-#             and provider_requests == 1)
+# try:
+#     litellm.completion(model="несуществующая-модель", messages=messages)
+# except Exception as e:
+#     print(f"Ожидаемая ошибка с некорректной моделью: {e}")
 # ```
-# </details>
-#
-# **Стенд шага 4.**
 
 # %%
-try:
-    verdict = cache_explains_speedup(first, second, requests_step3)
-except NotImplementedError:
-    # ДЕМО-ПУТЬ
-    demo.append("шаг 4")
-    (r1, s1), (r2, s2) = first, second
-    verdict = (s2 < s1 and r1._hidden_params.get("cache_hit") is not True
-               and r2._hidden_params.get("cache_hit") is True and requests_step3 == 1)
-
-print("путь:", "демо-путь" if "шаг 4" in demo else "ваша функция cache_explains_speedup")
-print("второй быстрее:", second[1] < first[1])
-print("второй из кэша (cache_hit is True):", second[0]._hidden_params.get("cache_hit") is True)
-print("до модели дошёл один запрос:", requests_step3 == 1)
-print("ускорение объясняется кэшем:", verdict)
-
-# %% [markdown]
-# ## 7.7 Замер, достойный этого слова
-#
-# Одна пара запросов — это анекдот, а не замер. Сделаем так:
-#
-# - **5 разных запросов**, ответы разной длины (значит, и разное время модели);
-# - **3 повтора**: в первом круге каждый запрос — настоящий промах, в следующих — вызов с
-#   `cache={"no-cache": True}` (не читать кэш, идти к модели); после каждого — тот же запрос
-#   обычным вызовом, то есть попадание;
-# - проверка каждой точки: «без кэша» обязан дойти до провайдера, «из кэша» — иметь `cache_hit is True`
-#   (иначе замер остановится с ошибкой);
-# - **первое попадание** замера — отдельной точкой «прогрев», а цена ленивых импортов — отдельным
-#   замером в **новом процессе** Python (там первое попадание платит её честно);
-# - итог — медианы (p50) и их отношение, а не одно деление.
-#
-# Что замеряем — решает ноутбук: `send` из шага 2 (ваша `ask` или демо-путь). `measure_cache` только
-# держит секундомер и проверяет точки.
+predict("07.p3")
 
 # %%
-PROMPTS = [
-    "Замер: что такое токен?",
-    "Замер: что такое задержка ответа?",
-    "Замер: что такое TTL кэша?",
-    "Замер: зачем нужна резервная модель?",
-    "Напиши длинный рассказ",
-]
 with course.practice():
-    measurement = measure_cache(send, PROMPTS, repeats=3, provider=course.provider)
-print(measurement.report())
+    before = course.provider.requests()
+    try:
+        litellm.completion(model="несуществующая-модель", messages=msgs("Что такое Python?"))
+    except Exception as e:
+        print("Ожидаемая ошибка:", type(e).__name__, "| status_code:", e.status_code)
+    requests = course.provider.requests() - before
+print("запросов дошло до провайдера:", requests)
+reveal("07.p3", requests)
 
 # %% [markdown]
-# А теперь — цена первого попадания. Новый процесс Python откроет ту же папку кэша, сначала сделает
-# один `completion()` с `mock_response` (без сети и кэша — чтобы разовая цена первого вызова не
-# записалась на счёт кэша), а потом несколько попаданий подряд.
-
-# %%
-fresh = first_hits_in_new_process(CACHE_DIR, models[0], PROMPTS[0])
-print(fresh.report())
-print("первое попадание медленнее остальных:", fresh.hits_ms[0] > max(fresh.hits_ms[1:]))
-
-# %% [markdown]
-# Первое попадание в процессе дороже следующих, потому что именно в этот момент LiteLLM впервые
-# импортирует fastapi, orjson, soundfile и их зависимости. Это разовая цена на процесс: в
-# долгоживущем сервисе её платит первый пользователь, в коротком скрипте — каждый запуск. Поэтому в
-# замере выше она вынесена отдельно, а не размазана по «кэш в среднем».
+# > **Исходный урок говорит:** шаг 5 — «искусственно вызовите ошибку и убедитесь, что запрос
+# > обрабатывается резервной моделью», а пример решения ломает модель несуществующим именем. **На деле**
+# > этот пример никогда не переключается на резервную модель: ошибка случается ещё до сети, а резервной
+# > в этом коде нет вовсе. Заодно в примере второй запрос идёт к основной модели без `try`, «ускорение»
+# > посчитано по одной паре запросов, а кэш в `./cache_dir` переживает перезапуск.
 #
-# Теперь картинка. Шкала логарифмическая — иначе попадания в кэш сливаются с нулём.
-
-# %%
-import matplotlib.pyplot as plt
-
-from course_helpers.panels.practical import draw_latency
-
-# модуль панелей выбирает фоновый бэкенд Agg; возвращаем встроенный вывод графиков Jupyter
-%matplotlib inline
-
-fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-draw_latency(axes, measurement, fresh)
-fig.tight_layout()
-plt.show()
-print(f"медиана без кэша: {fmt_ms(measurement.median('uncached'))}; "
-      f"p50 попадания: {fmt_ms(measurement.median('cached'))}; отношение ×{measurement.ratio:.0f}")
-
-# %% [markdown]
-# Красные точки — запросы к модели: сотни миллисекунд, и разброс зависит от длины ответа
-# (справа видно, что длинный рассказ дольше). Зелёные — попадания: единицы миллисекунд и меньше, на два-три
-# порядка быстрее. Жёлтая — первое попадание самого замера (в этом ядре импорты уже оплатил прогрев
-# в шаге 3), фиолетовая — первое попадание в новом процессе, с импортами.
+# Сломать основную модель по-настоящему можно тремя способами, и у практического провайдера есть все
+# три: сбой — `course.provider.fail("openai/gpt-4o-mini", 503, times=1)` (следующий запрос к модели
+# получит 503); отозванный ключ — `api_key="wrong"` только у основной (резервной — свой ключ:
+# `fallbacks=[{"model": ..., "api_key": ...}]`); лимит запросов —
+# `course.provider.set_limits("openai/gpt-4o-mini", rpm=1)` и один запрос, который его израсходует.
+# Что ответила резервная, доказывают три свидетеля: `r.model` — кто ответил на самом деле; заголовок
+# `r._hidden_params["additional_headers"]["x-litellm-attempted-fallbacks"]` — сколько раз LiteLLM
+# переключался; журнал провайдера — кто получил запросы и что ответил.
 #
-# ## 7.8 Шаг 5: ломаем основную модель
-#
-# Провайдер курса умеет ломаться по команде, поэтому «искусственная ошибка» будет настоящей: запрос
-# уйдёт к основной модели и получит отказ. Доказательство фолбэка — три независимых свидетеля:
-#
-# - `r.model` — какая модель на самом деле ответила;
-# - `r._hidden_params["additional_headers"]["x-litellm-attempted-fallbacks"]` — сколько раз LiteLLM
-#   переключался;
-# - журнал провайдера — какие модели получили запросы и что ответили.
-#
-# > **Осторожно:** `r._hidden_params["litellm_model_name"]` после фолбэка **по-прежнему показывает
+# > **Осторожно:** `r._hidden_params["litellm_model_name"]` после переключения на резервную **по-прежнему показывает
 # > основную модель** — по нему нельзя судить, кто ответил.
 #
-# Во всех запросах этого раздела — `cache={"no-cache": True, "no-store": True}`; зачем — в 7.8.4.
+# Теперь — как кэш мешает проверке резервной модели. Основная лежит, запрос с резервной моделью идёт через
+# дисковый кэш; потом основная оживает, и тот же запрос идёт уже к ней одной.
 
 # %%
-NO_CACHE = {"no-cache": True, "no-store": True}
-
-
-def prove_fallback(r, seen):
-    """Печатает три свидетельства: r.model, заголовок и журнал провайдера с позиции seen."""
-    print("ответила:", r.model, "| основная:", PRIMARY_ID, "| фолбэк:", r.model != PRIMARY_ID)
-    print("x-litellm-attempted-fallbacks:", r._hidden_params["additional_headers"]["x-litellm-attempted-fallbacks"])
-    print("litellm_model_name (не верьте ему):", r._hidden_params["litellm_model_name"])
-    print("журнал провайдера:", [(e["model"], e["status"]) for e in course.provider.log()[seen:]])
-
-
-# %% [markdown]
-# ### 7.8.1 Сбой провайдера: 503
-#
-# `course.provider.fail(модель, 503, times=1)` — следующий запрос к основной модели получит
-# `503 Service Unavailable`.
+predict("07.p4")
 
 # %%
+_ = setup_caching("disk", course.fresh_dir("p4"))
 with course.practice():
-    course.provider.fail(PRIMARY_ID, 503, times=1)
-    seen = len(course.provider.log())
-    r = send("Что такое fallback?", cache=NO_CACHE)
-    prove_fallback(r, seen)
-
-# %% [markdown]
-# ### 7.8.2 Реальная причина: неверный ключ у основной модели
-#
-# В жизни основная модель падает не по команде, а, например, из-за отозванного ключа. Передадим
-# `api_key="wrong"` — провайдер ответит `401`. Но есть подвох: **`api_key` из вызова достаётся и
-# резервным моделям, заданным строками**, так что отказывают все.
-
-# %%
-try:
-    send("Что такое fallback? (неверный ключ)", api_key="wrong", cache=NO_CACHE)
-except Exception as e:
-    print("все модели отказали:", type(e).__name__, "| status_code:", e.status_code)
-
-# %% [markdown]
-# Резервной модели нужен свой ключ: в `fallbacks` её можно задать словарём с собственными
-# параметрами. Здесь это прямой вызов (демо-путь не нужен — это продолжение исследования).
-
-# %%
-with course.practice():
-    own_key = os.environ["OPENROUTER_API_KEY"]  # ключ, с которым LiteLLM ходит сейчас; не печатаем его
-    seen = len(course.provider.log())
-    r = litellm.completion(
-        model=models[0], api_key="wrong",
-        fallbacks=[{"model": m, "api_key": own_key} for m in models[1:]],
-        messages=[{"role": USER, "content": "Что такое fallback? (неверный ключ)"}], cache=NO_CACHE,
-    )
-    prove_fallback(r, seen)
-
-# %% [markdown]
-# В журнале две строки: `401` — основная модель отвергла неверный ключ, `200` — ответила резервная
-# со своим ключом. Тот же факт подтверждает заголовок: `attempted-fallbacks = 1`.
-#
-# ### 7.8.3 Реальная причина: лимит запросов
-#
-# Лимит `rpm=1`: первый запрос в минуту основная модель обслужит, второй получит `429` с
-# `Retry-After` — и его подхватит резервная.
-
-# %%
-with course.practice():
-    course.provider.set_limits(PRIMARY_ID, rpm=1)
-    seen = len(course.provider.log())
-    for i in range(3):
-        r = send(f"Лимит: вопрос {i}", cache=NO_CACHE)
-        print(f"запрос {i}: ответила {r.model}, попыток фолбэка: "
-              f"{r._hidden_params['additional_headers']['x-litellm-attempted-fallbacks']}")
-    print("журнал провайдера:", [(e["model"], e["status"]) for e in course.provider.log()[seen:]])
-    course.provider.set_limits(PRIMARY_ID)  # снять лимит
-
-# %% [markdown]
-# ### 7.8.4 Две ловушки: кэш и фолбэки мешают друг другу
-#
-# **Ловушка 1: кэш прячет сбой.** «Что такое Python?» уже лежит в кэше (шаг 3). Сломаем основную
-# модель насовсем и спросим снова — без `no-cache`.
-
-# %%
-with course.practice():
-    course.provider.fail(PRIMARY_ID, 503)  # основная лежит, пока не снимем сбой
-    seen = len(course.provider.log())
-    r = send("Что такое Python?")
-    print("ответила:", r.model, "| cache_hit:", r._hidden_params.get("cache_hit"))
-    print("запросов дошло до провайдера:", len(course.provider.log()) - seen)
-
-# %% [markdown]
-# Для пользователей это удобство (ответ есть, хотя модель лежит), а для проверки фолбэка — ловушка:
-# основную модель даже не спросили, и «проверка» ничего не проверила. Отсюда `"no-cache": True`.
-#
-# **Ловушка 2: ответ резервной модели записывается под ключом основной.** Пока основная лежит,
-# спросим новое — обычным вызовом, с записью в кэш. Потом «починим» основную и спросим её саму.
-
-# %%
-question = "Что такое fallback? (ловушка 2)"
-with course.practice():
-    r = send(question)
-    print("во время сбоя ответила:", r.model)
+    course.provider.fail("openai/gpt-4o-mini", 503)  # основная лежит, пока не снимем сбой
+    during = litellm.completion(model="openrouter/openai/gpt-4o-mini", fallbacks=["openrouter/anthropic/claude-3-haiku"],
+                                messages=msgs("Что такое fallback? (ловушка)"))
+    print("во время сбоя ответила:", during.model, "| x-litellm-attempted-fallbacks:",
+          during._hidden_params["additional_headers"]["x-litellm-attempted-fallbacks"],
+          "| litellm_model_name:", during._hidden_params["litellm_model_name"])
     course.provider.clear_faults()  # основная снова здорова
-
-    after = litellm.completion(model=models[0], messages=[{"role": USER, "content": question}])
-    print("после сбоя запрос к", models[0], "→ ответила", after.model, "| cache_hit:", after._hidden_params.get("cache_hit"))
+    after = litellm.completion(model="openrouter/openai/gpt-4o-mini", messages=msgs("Что такое fallback? (ловушка)"))
+    print("после сбоя запрос к основной → ответила", after.model, "| cache_hit:", after._hidden_params.get("cache_hit"))
+litellm.disable_cache()
+reveal("07.p4", after.model)
 
 # %% [markdown]
-# > **Осторожно:** после фолбэка LiteLLM кладёт ответ резервной модели в кэш **и под ключом основной
-# > модели**. Сбой давно кончился, а на запрос к основной кэш отвечает резервной — на диске без срока
-# > годности. В продакшене решите, нужно ли это вам (`ttl` для таких ответов); в проверке фолбэка —
-# > передавайте `"no-store": True`. Флаг `caching=False` здесь **не помогает**: ответ фолбэка всё
-# > равно записывается.
+# ### Задание 7.5 · отладка. Шаг 5, который что-то доказывает
 #
-# ### Задание 7.5. Основная падает — отвечает резервная
-#
-# Напишите `break_primary_and_ask(prompt)`: ломает основную модель через практический провайдер
-# (любым способом из 7.8.1–7.8.3), отправляет `prompt` с резервными моделями и возвращает ответ.
-# Проверка включит кэш и убедится, что основная по-настоящему отказала, ответила резервная, а кэш
-# не спрятал сбой и не запомнил ответ фолбэка.
+# Ниже — шаг 5 исходного урока в виде функции. Перепишите `break_primary_and_ask(prompt)` так, чтобы она
+# ломала основную модель через практический провайдер (любым из трёх способов), отправляла `prompt` с
+# резервными моделями и возвращала ответ. Проверка включит дисковый кэш и убедится, что основная
+# по-настоящему отказала, ответила резервная — средствами LiteLLM, — а кэш не спрятал сбой и не запомнил
+# ответ резервной.
 
 # %%
 def break_primary_and_ask(prompt):
-    # ваш код здесь
-    raise NotImplementedError
+    # шаг 5 из исходного урока: ничего не доказывает — перепишите
+    try:
+        litellm.completion(model="несуществующая-модель", messages=msgs(prompt))
+    except Exception as e:
+        print("Ожидаемая ошибка с некорректной моделью:", type(e).__name__)
 
 
 # %%
 check("07.5", break_primary_and_ask)
 
 # %% [markdown]
-# <details><summary>Подсказки</summary>
+# Подсказки: `hint("07.5")`, `hint("07.5", 2)`. Решение — в конце урока и в `solution("07.5")`.
 #
-# - `hint("07.5")` — как сломать основную;
-# - `hint("07.5", 2)` — что сделать с кэшем.
-# </details>
+# ### Стенд: выберите, как сломать основную модель
 #
-# <details><summary>Решение</summary>
-#
-# ```python
-# def break_primary_and_ask(prompt):
-#     course.provider.fail(MODELS[0].removeprefix("openrouter/"), 503, times=1)
-#     return ask(prompt, cache={"no-cache": True, "no-store": True})
-# ```
-# </details>
-#
-# **Стенд шага 5.**
-
-# %%
-with course.practice():
-    seen = len(course.provider.log())
-    try:
-        r = break_primary_and_ask("Что такое fallback? (шаг 5)")
-    except NotImplementedError:
-        # ДЕМО-ПУТЬ
-        demo.append("шаг 5")
-        course.provider.fail(PRIMARY_ID, 503, times=1)
-        r = send("Что такое fallback? (шаг 5)", cache=NO_CACHE)
-    course.provider.clear_faults()
-    course.provider.set_limits(PRIMARY_ID)
-
-print("путь:", "демо-путь" if "шаг 5" in demo else "ваша функция break_primary_and_ask")
-prove_fallback(r, seen)
-
-# %% [markdown]
-# ## 7.9 Стенд: выберите, как сломать основную модель
-#
-# Панель прогоняет весь конвейер: ломает основную модель выбранным способом, отправляет запрос с
-# фолбэками (`no-cache`, но **с записью** в кэш — как в продакшене), затем повторяет тот же запрос
-# обычным вызовом. Она показывает, кто ответил, что увидел провайдер, и задержки обоих запросов.
-# Обратите внимание на строку «повтор»: при сбое в кэше оказывается ответ резервной модели (ловушка 2).
+# Панель прогоняет весь шаг 5: ломает основную модель выбранным способом, отправляет запрос с резервной
+# (`no-cache`, но **с записью** в кэш — как в продакшене), затем повторяет тот же запрос обычным вызовом.
+# Она показывает, кто ответил, что увидел провайдер, и задержки обоих запросов. Строка «повтор» — ловушка
+# из прогноза 07.p4: при сбое в кэше оказывается ответ резервной модели.
 
 # %%
 from course_helpers.panels.practical import FallbackStand
 
-stand = FallbackStand(course.provider, models)
+_ = setup_caching("disk", course.fresh_dir("стенд"))
+stand = FallbackStand(course.provider, ["openrouter/openai/gpt-4o-mini", "openrouter/anthropic/claude-3-haiku"])
 stand.widget
 
 # %% [markdown]
-# Кнопка вызывает `stand.run()`; вызовем его из кода с лимитом запросов:
+# Кнопка вызывает `stand.run()`; из кода — то же самое, с лимитом запросов:
 
 # %%
 with course.practice():
     stand.failure.value = "лимит запросов: 429 (set_limits rpm=1)"
     run = stand.run()
-print("ответила:", run.answered_by, "| попыток фолбэка:", run.attempted_fallbacks)
+print("ответила:", run.answered_by, "| переключений на резервную:", run.attempted_fallbacks)
 print("основная у провайдера:", run.primary_statuses, "| резервные:", run.fallback_statuses)
 print("повтор из кэша:", run.repeat_cache_hit, "| модель в повторе:", run.repeat_model)
+litellm.disable_cache()
 
 # %% [markdown]
-# ## 7.10 Дополнительные задания
+# ## 7.7 Замер: кэш против модели
 #
-# Для тех, кто закончил раньше. Каждое проверяется так же, по поведению.
+# Одна пара запросов — не замер. Напишите замер, которому поверит команда.
 #
-# ### Задание 7.6. Тот же замер на Redis
+# ### Задание 7.6 · замер. Кэш против модели
 #
-# Напишите `setup_redis_cache(url)`: включает Redis-кэш LiteLLM на сервере `url` (его даёт
-# `redis_url()` — настоящий `redis-server` курса). Ответы должны жить дольше минуты.
-# Потом повторите замер: `litellm.disable_cache(); setup_redis_cache(redis_url())` и
-# `measure_cache(send, [новые запросы], provider=course.provider)` — попадание в Redis дольше
-# дискового (сеть + сериализация), но всё равно на порядки быстрее модели.
+# Напишите `measure_latency(cache_dir, prompts, repeats)`, которая возвращает список замеров — словарей
+# `{"prompt": запрос, "kind": UNCACHED | CACHED | FRESH, "ms": миллисекунды}`:
+#
+# - кэш — дисковый, в пустой папке `cache_dir`;
+# - для каждого запроса из `prompts` — `repeats` вызовов **без кэша** (в первом круге запрос — настоящий
+#   промах, в следующих — `cache={"no-cache": True}`: не читать кэш, идти к модели) и после каждого — тот
+#   же запрос обычным вызовом, **из кэша**;
+# - каждый вызов — в своём секундомере `time.perf_counter()`;
+# - и хотя бы одно **первое попадание в новом процессе** Python (`FRESH`): в этом ядре ленивые импорты
+#   уже оплачены, а в новом процессе первое попадание платит за них честно.
+#
+# Новый процесс — `subprocess.run([sys.executable, "-c", код, str(cache_dir), модель, запрос],
+# capture_output=True, text=True, check=True)`. Код — строка, которая включает дисковый кэш в папке
+# `sys.argv[1]`, замеряет один вызов и печатает миллисекунды; их вы берёте из `stdout`. Переменные
+# окружения (адрес провайдера, ключ) новый процесс получает от ядра.
+#
+# Проверка запустит вашу функцию со своими запросами и числом повторов на пустой папке и сверит каждую
+# запись с тем, что увидели провайдер и сам LiteLLM: вызовы «без кэша» дошли до модели, «из кэша» — нет,
+# числа сходятся, а время каждого замера — время одного вызова.
 
 # %%
-from course_helpers import redis_url
-
-
-def setup_redis_cache(url):
+def measure_latency(cache_dir, prompts, repeats):
     # ваш код здесь
     raise NotImplementedError
 
 
 # %%
-check("07.6", setup_redis_cache)
+check("07.6", measure_latency)
 
 # %% [markdown]
-# <details><summary>Подсказки и решение</summary>
+# Подсказки: `hint("07.6")`, `hint("07.6", 2)`. Решение — в конце урока и в `solution("07.6")`.
 #
-# - `hint("07.6")`, `hint("07.6", 2)` — про TTL по умолчанию;
-# - `solution("07.6")` — эталон.
-# </details>
+# Когда проверка пройдёт, ячейка ниже запустит ваш замер на запросах урока: пять запросов с ответами
+# разной длины, по три повтора.
+
+# %%
+PROMPTS = ["Замер: что такое токен?", "Замер: что такое задержка ответа?", "Замер: что такое TTL кэша?",
+           "Замер: зачем нужна резервная модель?", "Напиши длинный рассказ"]
+samples = None
+if passed("07.6"):
+    samples = measure_latency(course.fresh_dir("замер"), PROMPTS, 3)
+    for kind in (UNCACHED, CACHED, FRESH):
+        values = sorted(s["ms"] for s in samples if s["kind"] == kind)
+        print(f"{kind}: n = {len(values)}, медиана {values[len(values) // 2]:.1f} мс")
+    litellm.disable_cache()
+else:
+    print("⏳ Когда проверка 07.6 пройдёт, эта ячейка запустит ваш замер на запросах урока.")
+
+# %% [markdown]
+# ## 7.8 График
 #
-# ### Задание 7.7. Router: два развёртывания и фолбэк
+# Цифры из чата забывают, график — нет. Но график, по которому нельзя ничего понять, хуже таблицы.
+#
+# ### Задание 7.7 · замер. График, которому можно верить
+#
+# Напишите `plot_latency(samples)`: рисует замеры (список из 7.6) и возвращает `matplotlib` `Figure`. Что
+# должно быть видно на графике:
+#
+# - обе группы — «без кэша» и «из кэша»;
+# - шкала, на которой читается разница в сотни раз: промахи — сотни мс, попадания — около 1 мс;
+# - подпись оси со временем — с единицами;
+# - какая группа где: легенда или подписи на оси;
+# - **все** замеры (точки, box plot, violin или гистограмма), а не одно среднее на группу;
+# - сколько замеров в каждой группе (n) — у групп оно может различаться.
+#
+# Проверка нарисует вашей функцией два своих набора замеров и прочитает получившуюся `Figure`: что на
+# ней нарисовано, какие шкалы, подписи и тексты.
+
+# %%
+def plot_latency(samples):
+    # ваш код здесь
+    raise NotImplementedError
+
+
+# %%
+check("07.7", plot_latency)
+
+# %% [markdown]
+# Подсказки: `hint("07.7")`, `hint("07.7", 2)`. Решение — в конце урока и в `solution("07.7")`.
+#
+# Ваш график по вашему замеру:
+
+# %%
+if passed("07.7") and samples:
+    figure = plot_latency(samples)
+    display(figure)  # показывает и Figure, созданную без pyplot
+    plt.close(figure)
+else:
+    print("⏳ Когда проверки 07.6 и 07.7 пройдут, здесь будет ваш график по вашему замеру.")
+
+# %% [markdown]
+# А после этого курс покажет свой график тех же замеров — сравните:
+
+# %%
+from course_helpers.panels.practical import compare_with_reference
+
+compare_with_reference(samples)
+
+# %% [markdown]
+# ## Тест
+
+# %%
+quiz("07")
+
+# %% [markdown]
+# ## Итоги
+#
+# - Шаг 5 исходного урока **не проверяет резервную модель**: несуществующая модель падает ещё до сети.
+#   Ломайте основную по-настоящему — сбоем провайдера, неверным ключом, лимитом запросов — и доказывайте
+#   переключение тремя свидетелями: `r.model`, заголовок `x-litellm-attempted-fallbacks`, журнал провайдера
+#   (`litellm_model_name` после переключения на резервную показывает основную).
+# - `enable_cache` молча ничего не меняет, если кэш уже включён: сначала `litellm.disable_cache()`.
+# - Ускорение из-за кэша доказывают три факта сразу: второй быстрее, второй — попадание
+#   (`.get("cache_hit") is True`; у промаха `None`, не `False`) и до модели дошёл ровно один запрос.
+# - Кэш и резервные модели мешают друг другу: готовый ответ прячет сбой, а ответ резервной ложится в кэш
+#   под ключом основной. Для проверок — `cache={"no-cache": True, "no-store": True}`.
+# - Честный замер: несколько запросов с повторами, секундомер на каждый вызов, первое попадание — отдельно
+#   и в новом процессе. Честный график: все замеры, логарифмическая шкала, единицы, подписи и n.
+#
+# ### Рецепт
+#
+# ```python
+# import time
+# import litellm
+# from litellm.caching.caching import LiteLLMCacheType
+#
+# litellm.disable_cache()                                   # enable_cache не заменяет включённый кэш
+# litellm.enable_cache(type=LiteLLMCacheType.DISK, disk_cache_dir=".cache")   # только LiteLLM ≤ 1.108
+#
+# MODELS = ["openrouter/openai/gpt-4o-mini", "openrouter/anthropic/claude-3-haiku"]
+# def ask(prompt, **kwargs):
+#     return litellm.completion(model=MODELS[0], fallbacks=MODELS[1:],
+#                               messages=[{"role": "user", "content": prompt}], **kwargs)
+#
+# start = time.perf_counter()
+# r = ask("Что такое Python?")
+# ms = (time.perf_counter() - start) * 1000
+# hit = r._hidden_params.get("cache_hit") is True                        # промах — None
+# who = r.model                                                          # кто ответил на самом деле
+# fallbacks = r._hidden_params["additional_headers"]["x-litellm-attempted-fallbacks"]
+#
+# # проверка резервной модели: кэш не должен ни спрятать сбой, ни запомнить ответ резервной
+# r = ask("проверка", cache={"no-cache": True, "no-store": True})
+# ```
+#
+# ### Документация
+#
+# - [Caching](https://docs.litellm.ai/docs/caching) — кэш LiteLLM и его параметры.
+# - [Reliability: retries, fallbacks](https://docs.litellm.ai/docs/completion/reliable_completions) — `fallbacks` в `completion`.
+# - [Exception mapping](https://docs.litellm.ai/docs/exception_mapping) — какие ошибки бросает LiteLLM.
+# - [Routing](https://docs.litellm.ai/docs/routing) — `Router` (дополнительное задание 7.8).
+# - [`Axes.set_yscale`](https://matplotlib.org/stable/api/_as_gen/matplotlib.axes.Axes.set_yscale.html) и
+#   [`time.perf_counter`](https://docs.python.org/3/library/time.html#time.perf_counter).
+#
+# ## Для любопытных
+#
+# ### Неверный ключ достаётся и резервным моделям
+#
+# Реальная причина сбоя основной — отозванный ключ. Передадим `api_key="wrong"`: провайдер ответит `401`.
+# Но **`api_key` из вызова достаётся и резервным моделям, заданным строками**, так что отказывают все, и
+# LiteLLM бросает `APIConnectionError` (status_code 500) с текстом последней ошибки. Резервной модели нужен
+# свой ключ — словарь в `fallbacks`.
+
+# %%
+course.provider.set_latency_scale(0)  # здесь важны ответы и журнал провайдера, а не время: он отвечает сразу
+with course.practice():
+    try:
+        litellm.completion(model="openrouter/openai/gpt-4o-mini", api_key="wrong",
+                           fallbacks=["openrouter/anthropic/claude-3-haiku"], messages=msgs("Ключ?"),
+                           cache={"no-cache": True, "no-store": True})
+    except Exception as e:
+        print("строкой — отказали все:", type(e).__name__, "| status_code:", e.status_code)
+    seen = len(course.provider.log())
+    r = litellm.completion(model="openrouter/openai/gpt-4o-mini", api_key="wrong", messages=msgs("Ключ?"),
+                           fallbacks=[{"model": "openrouter/anthropic/claude-3-haiku",
+                                       "api_key": course.provider.key}])  # у резервной — свой ключ
+    print("словарём со своим ключом — ответила:", r.model)
+    print("журнал провайдера:", [(e["model"], e["status"]) for e in course.provider.log()[seen:]])
+
+# %% [markdown]
+# ### Лимит запросов
+#
+# Лимит `rpm=1`: первый запрос в минуту основная модель обслужит, следующие получат `429` с
+# `Retry-After` — и их подхватит резервная.
+
+# %%
+with course.practice():
+    course.provider.set_limits("openai/gpt-4o-mini", rpm=1)
+    seen = len(course.provider.log())
+    for i in range(3):
+        r = litellm.completion(model="openrouter/openai/gpt-4o-mini", fallbacks=["openrouter/anthropic/claude-3-haiku"],
+                               messages=msgs(f"Лимит: вопрос {i}"))
+        print(f"запрос {i}: ответила {r.model}")
+    print("журнал провайдера:", [(e["model"], e["status"]) for e in course.provider.log()[seen:]])
+    course.provider.set_limits("openai/gpt-4o-mini")  # снять лимит
+
+# %% [markdown]
+# ### Первый вызов процесса и Redis
+#
+# - Первый `completion()` в процессе платит ещё и разовую цену инициализации LiteLLM — даже без сети и
+#   без кэша он в разы медленнее второго. Ваш замер FRESH включает обе разовые цены: инициализацию и
+#   ленивые импорты первого попадания. Чтобы увидеть цену одних импортов, сделайте в новом процессе
+#   сначала один вызов с `mock_response="ok"` на другой запрос (без сети), а потом замерьте
+#   попадание — так делает `first_hits_in_new_process` из `course_helpers/measure.py`.
+# - Тот же замер на Redis: `setup_caching("redis")` из «нашего проекта» — настоящий `redis-server` курса.
+#   Попадание в Redis дольше дискового (сеть и сериализация), но всё равно на порядки быстрее модели. TTL
+#   Redis-кэша в LiteLLM по умолчанию — 60 секунд; `setup_caching` поднимает его до часа.
+#
+# ### Задание 7.8 · сборка. Router с двумя развёртываниями и резервной группой
 #
 # Напишите `build_router()`: `litellm.Router`, где группа `"main"` — два развёртывания одной модели
 # (`course.provider.api_base("openrouter", deployment="d1")` и `"d2"`, ключ `course.provider.key`), а
-# группа `"backup"` — другая модель; при отказе `"main"` отвечает `"backup"`. Проверка убедится, что
-# трафик делится между d1 и d2, а при отказе обоих отвечает резервная группа.
+# группа `"backup"` — другая модель. Требования: трафик `"main"` делится между d1 и d2; если откажут оба,
+# пользователь получит ответ `"backup"`, а не ошибку.
 
 # %%
 def build_router():
@@ -705,20 +553,17 @@ def build_router():
 
 
 # %%
-check("07.7", build_router)
+check("07.8", build_router)
 
 # %% [markdown]
-# <details><summary>Подсказки и решение</summary>
+# Подсказки: `hint("07.8")`, `hint("07.8", 2)`. Решение — в конце урока и в `solution("07.8")`.
 #
-# - `hint("07.7")`, `hint("07.7", 2)` — формат `fallbacks` у Router;
-# - `solution("07.7")` — эталон.
-# </details>
+# ### Задание 7.9 · сборка. Сторож бюджета, который знает, что кэш бесплатен
 #
-# ### Задание 7.8. Сторож бюджета
-#
-# Напишите `make_guard(limit_usd)`: возвращает функцию `guarded_ask(prompt)`, которая отправляет
-# запрос, пока потраченное меньше `limit_usd`, а потом отказывает (бросает исключение) — **до**
-# запроса. Попадания в кэш бесплатны (`response_cost == 0.0`) и бюджет не расходуют.
+# Напишите `make_guard(limit_usd)`: возвращает `guarded_ask(prompt)` — запрос к
+# `openrouter/openai/gpt-4o-mini` с `max_tokens=50`. Требования: по счёту провайдера расход **никогда** не
+# больше `limit_usd`; запрос, который может не поместиться, получает отказ `litellm.BudgetExceededError`
+# **до** отправки; попадания в кэш бесплатны и не останавливаются, пока в бюджете есть место (урок 06).
 
 # %%
 def make_guard(limit_usd):
@@ -727,34 +572,12 @@ def make_guard(limit_usd):
 
 
 # %%
-check("07.8", make_guard)
+check("07.9", make_guard)
 
 # %% [markdown]
-# <details><summary>Подсказки и решение</summary>
-#
-# - `hint("07.8")`, `hint("07.8", 2)` — почему не `litellm.max_budget`;
-# - `solution("07.8")` — эталон.
-# </details>
+# Подсказки: `hint("07.9")`, `hint("07.9", 2)`. Решение — в конце урока и в `solution("07.9")`.
 
 # %%
-# NBVAL_IGNORE_OUTPUT
-# (прогресс хранится локально и зависит от того, что вы уже решали на этой машине)
 progress("07")
 
-# %% [markdown]
-# ## Итоги
-#
-# - Пример решения из исходного урока **не проверяет фолбэк**: несуществующая модель падает ещё до
-#   сети, и резервная модель не вызывается. Ломайте основную модель по-настоящему: сбоем провайдера,
-#   неверным ключом, лимитом запросов.
-# - Фолбэк доказывают `r.model`, заголовок `x-litellm-attempted-fallbacks` и журнал провайдера;
-#   `litellm_model_name` после фолбэка врёт (показывает основную).
-# - `api_key` из вызова достаётся резервным моделям-строкам; своей модели — свой ключ через словарь в
-#   `fallbacks`.
-# - Ускорение доказывают три факта: второй быстрее, `cache_hit is True` у второго (у промаха —
-#   `None`, не `False`) и один запрос у провайдера.
-# - Честный замер: много запросов, повторы, медианы; первое попадание в процессе платит за ленивые
-#   импорты — считайте его отдельно. Попадание быстрее модели на два-три порядка.
-# - Кэш и фолбэки мешают друг другу: готовый ответ прячет сбой, а ответ резервной модели ложится в
-#   кэш под ключом основной. Для проверок — `cache={"no-cache": True, "no-store": True}`.
-# - `enable_cache` молча ничего не меняет, если кэш уже включён: сначала `disable_cache()`.
+# %% [markdown] tags=["solutions"]

@@ -1,10 +1,12 @@
 """The learner's first hour, in the browser: lesson 00 does what its text says.
 
-A newcomer opens ``00_start.ipynb``, runs it, operates the panel as section 0.7 asks,
-re-runs the setup cell (0.2: "safe, nothing changes"), solves exercise 0.1 first wrongly
-then with the solution printed in the notebook, and restarts the kernel (0.8). Every
-step is checked against the lesson's own words. Lesson-specific on purpose; the generic
-checks of every lesson are in ``test_notebooks_in_browser.py``.
+A newcomer opens ``00_start.ipynb``, runs it, re-runs the setup cell ("safe to run again"),
+makes a prediction by clicking an option and runs the experiment (0.6: the reveal says
+«✅ верно»), operates the panel as section 0.7 asks, solves exercise 0.1 first wrongly then
+with the solution from the collapsed solutions block at the end of the lesson, answers a
+quiz question by clicking, and restarts the kernel (0.9). Every step is checked against the
+lesson's own words. Lesson-specific on purpose; the generic checks of every lesson are in
+``test_notebooks_in_browser.py``.
 """
 
 from __future__ import annotations
@@ -40,6 +42,12 @@ def _wait_text(read, predicate, timeout_s: float = 30) -> str:
     return text
 
 
+def _solution(markdown: str, exercise_id: str) -> str:
+    """The code of one exercise from the generated solutions block, without its check() line."""
+    code = re.search(rf"\*\*{re.escape(exercise_id)} · .*?\*\*\s*```python\n(.*?)```", markdown, re.S)[1]
+    return "\n".join(line for line in code.splitlines() if not line.startswith("check(")).strip() + "\n"
+
+
 def test_lesson_00_first_hour(lab, page, artifacts: Path) -> None:
     nb = NotebookPage(page, lab, LESSON.name)
     nb.open()
@@ -59,8 +67,16 @@ def test_lesson_00_first_hour(lab, page, artifacts: Path) -> None:
         doctor = nb.output_text(nb.find_cell("doctor()"))
         assert "Всё готово к курсу." in doctor and "[FAIL]" not in doctor, doctor
 
-        # 0.2: "Запускать её повторно безопасно — ничего не изменится."
+        # "Запускать её повторно безопасно": the same banner, the same provider.
         assert nb.run_cell(setup) == banner
+
+        # 0.6: a prediction is a click on an option; the experiment cell then reveals it.
+        predict_cell = nb.cell(nb.find_cell('predict("00.p1")'))
+        predict_cell.locator(".widget-toggle-buttons button", has_text="2").click()
+        _wait_text(lambda: predict_cell.inner_text(), lambda t: "Прогноз записан: «2»" in t, 15)
+        revealed = nb.run_cell(nb.find_cell('reveal("00.p1"'))
+        assert "Результат опыта: 2" in revealed and "Ваш прогноз: «2» — ✅ верно" in revealed, revealed
+        assert "Почему так:" in revealed and "litellm.cache is None" in revealed, revealed
 
         # 0.7: choose a model and a fault, press «Отправить», see what came back and what the provider saw.
         panel_cell = nb.cell(nb.find_cell("FirstRequestPanel("))
@@ -75,11 +91,12 @@ def test_lesson_00_first_hour(lab, page, artifacts: Path) -> None:
             assert expected in text, f"after «{choice}» the panel shows: {result.inner_text()}"
             assert "запросов к модели у провайдера" in text
 
-        # 0.9 / Задание 0.1: the stub says "not solved yet"; a typical wrong answer gets a Russian hint;
-        # the solution printed in the notebook passes; progress() shows it solved.
-        stub, checker = nb.find_cell("raise NotImplementedError"), nb.find_cell('check("00.1"')
+        # 0.5 / Задание 0.1: the stub says "not solved yet"; a typical wrong answer gets a Russian hint;
+        # the solution from the collapsed block at the end of the lesson passes; progress() shows it solved.
+        stub, checker = nb.find_cell("def first_call("), nb.find_cell('check("00.1"')
         assert "ещё не решено" in nb.output_text(checker)
-        solution = re.search(r"```python\n(.*?)```", nb.source(nb.find_cell("<summary>Решение", "markdown")), re.S)[1]
+        solution = _solution(nb.source(nb.find_cell("## Решения заданий", "markdown")), "00.1")
+        assert "def first_call(" in solution and "return response.choices[0].message.content" in solution, solution
         nb.set_source(stub, solution.replace("return response.choices[0].message.content", "return response"))
         nb.run_cell(stub)
         wrong = nb.run_cell(checker)
@@ -92,7 +109,19 @@ def test_lesson_00_first_hour(lab, page, artifacts: Path) -> None:
         nb.screenshot(artifacts / "00_start-first-hour.png")  # the panel still live, the exercise solved
         shot = True
 
-        # 0.8: Kernel → Restart, then the start_lesson cell: the old provider is gone, a new one answers.
+        # Тест: pick an option of the first question, press its «Ответить», read the verdict and explanation.
+        quiz_cell = nb.cell(nb.find_cell('quiz("00")'))
+        first_question = quiz_cell.locator(".widget-vbox", has_text="Где в ответе litellm.completion").last
+        first_question.locator(".widget-radio-box label", has_text="response.choices[0].message.content").click()
+        first_question.locator("button.widget-button", has_text="Ответить").click()
+        verdict = _wait_text(lambda: first_question.inner_text(), lambda t: "верно" in t, 15)
+        assert "✅ верно." in verdict and "choices" in verdict, verdict
+        progress_text = nb.run_cell(nb.find_cell('progress("00")'))
+        assert "Тест: отвечено 1 из 6, верно с первой попытки — 1." in progress_text, progress_text
+        assert "Прогнозы: сделано 1 из 3, верных — 1." in progress_text, progress_text
+        nb.screenshot(artifacts / "00_start-prediction.png")  # the prediction revealed, the quiz answered
+
+        # 0.9: Kernel → Restart, then the start_lesson cell: the old provider is gone, a new one answers.
         assert _answers(first_url)
         nb.restart_kernel()
         assert not _wait_text(lambda: _answers(first_url), lambda up: not up, 10), \
