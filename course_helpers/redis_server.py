@@ -124,12 +124,6 @@ def redis_url() -> str:
     return start_redis_server()
 
 
-def redis_host_port(url: str) -> tuple[str, int]:
-    """``redis://h:p`` -> (h, p): the form ``enable_cache`` and ``Router`` take."""
-    parsed = urlparse(url)
-    return parsed.hostname or "127.0.0.1", parsed.port or 6379
-
-
 def stop_redis_servers() -> None:
     """Stop every redis-server this process started."""
     for process in _started.values():
