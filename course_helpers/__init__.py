@@ -24,7 +24,6 @@ _EXPORTS: dict[str, str] = {
     "PRACTICE_KEY": "course_helpers.practice",
     "redis_url": "course_helpers.redis_server",
     "RedisUnavailable": "course_helpers.redis_server",
-    "redis_host_port": "course_helpers.redis_server",
     "doctor": "course_helpers.diagnostics",
     "setup_caching": "course_helpers.project",
     "Request": "course_helpers.project",

@@ -29,18 +29,25 @@ STOP_GRACE_S = 3.0
 
 
 def spawn(argv: list[str], *, log: Path, env: dict[str, str] | None = None,
-          stdout: int | None = subprocess.DEVNULL) -> subprocess.Popen:
+          stdout: int | None = subprocess.DEVNULL, stdin_text: str | None = None) -> subprocess.Popen:
     """Start ``argv`` under a guard that stops it with this process; returns the guard's Popen.
 
     ``stdout``: ``subprocess.PIPE`` to read what the child prints (the guard passes it through).
+    ``stdin_text``: written to the child's stdin, which is then closed (a secret that must not
+    appear on a command line, e.g. redis-server's password).
     """
     log.parent.mkdir(parents=True, exist_ok=True)
+    text = stdout == subprocess.PIPE
     with open(log, "ab") as err:
-        return subprocess.Popen(
+        process = subprocess.Popen(
             [sys.executable, "-m", "course_helpers.guard", "--parent", str(os.getpid()), "--", *argv],
-            stdin=subprocess.DEVNULL, stdout=stdout, stderr=err, env=env, start_new_session=True,
-            text=stdout == subprocess.PIPE,
+            stdin=subprocess.DEVNULL if stdin_text is None else subprocess.PIPE,
+            stdout=stdout, stderr=err, env=env, start_new_session=True, text=text,
         )
+    if stdin_text is not None and process.stdin is not None:
+        process.stdin.write(stdin_text if text else stdin_text.encode())
+        process.stdin.close()
+    return process
 
 
 def stop(process: subprocess.Popen, timeout: float = 5.0) -> None:

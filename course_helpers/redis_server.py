@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -43,13 +44,31 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _ping(host: str, port: int, timeout: float = 0.5) -> bool:
+def _command(*parts: str) -> bytes:
+    """One Redis command in RESP (safe for any password characters)."""
+    encoded = [part.encode() for part in parts]
+    return f"*{len(encoded)}\r\n".encode() + b"".join(b"$%d\r\n%s\r\n" % (len(p), p) for p in encoded)
+
+
+def _ping(host: str, port: int, password: str | None = None, username: str | None = None,
+          timeout: float = 0.5) -> bool:
+    """True if a Redis answers PING at host:port (authenticating first when a password is given)."""
     try:
         with socket.create_connection((host, port), timeout=timeout) as s:
-            s.sendall(b"PING\r\n")
+            if password is not None:
+                s.sendall(_command("AUTH", *([username] if username else []), password))
+                if not s.recv(64).startswith(b"+OK"):
+                    return False
+            s.sendall(_command("PING"))
             return s.recv(16).startswith(b"+PONG")
     except OSError:
         return False
+
+
+def ping_url(url: str) -> bool:
+    """True if the Redis at ``url`` (password included) answers PING."""
+    parsed = urlparse(url)
+    return _ping(parsed.hostname or "127.0.0.1", parsed.port or 6379, parsed.password, parsed.username)
 
 
 def start_redis_server(binary: str = "redis-server") -> str:
@@ -57,18 +76,22 @@ def start_redis_server(binary: str = "redis-server") -> str:
     path = shutil.which(binary)
     if path is None:
         raise RedisUnavailable(INSTALL_HELP)
+    # a random password: another local user or a web page cannot read or fill the cache
+    password = secrets.token_urlsafe(18)
     for _ in range(3):  # a free port can be taken between the check and the start
         port = _free_port()
-        # under a guard: survives kernel interrupts, stops when the kernel dies; log to a file
+        # under a guard: survives kernel interrupts, stops when the kernel dies; log to a file.
+        # The password goes in through stdin (a config file read from "-"), never on the command line.
         process = guard.spawn(
-            [path, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
+            [path, "-", "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
              "--protected-mode", "yes", "--loglevel", "warning"],
             log=state_dir() / "logs" / f"redis-{os.getpid()}.log", env=child_env(),
+            stdin_text=f"requirepass {password}\n",
         )
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline and process.poll() is None:
-            if _ping("127.0.0.1", port):
-                url = f"redis://127.0.0.1:{port}"
+            if _ping("127.0.0.1", port, password):
+                url = f"redis://:{password}@127.0.0.1:{port}"
                 _started[url] = process
                 atexit.register(guard.stop, process)
                 return url
@@ -91,21 +114,14 @@ def redis_url() -> str:
     """URL of a Redis to use (see module docstring). Same URL on repeated calls."""
     env = os.environ.get("REDIS_URL")
     if env:
-        parsed = urlparse(env)
-        if not _ping(parsed.hostname or "127.0.0.1", parsed.port or 6379):
-            raise RedisUnavailable(f"REDIS_URL={redact(env)} задан, но Redis по этому адресу не отвечает на PING. "
+        if not ping_url(env):
+            raise RedisUnavailable(f"REDIS_URL={redact(env)} задан, но Redis по этому адресу не отвечает на PING (сервер не запущен или пароль в URL неверен). "
                                    "Запустите сервер или уберите переменную, чтобы курс поднял свой.")
         return env
     for url, process in _started.items():
         if process.poll() is None:
             return url
     return start_redis_server()
-
-
-def redis_host_port(url: str) -> tuple[str, int]:
-    """``redis://h:p`` -> (h, p): the form ``enable_cache`` and ``Router`` take."""
-    parsed = urlparse(url)
-    return parsed.hostname or "127.0.0.1", parsed.port or 6379
 
 
 def stop_redis_servers() -> None:

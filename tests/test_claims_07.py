@@ -189,14 +189,11 @@ def test_no_store_keeps_the_fallback_answer_out_of_the_cache(provider, disk_cach
 def test_redis_cache_default_ttl_is_60_seconds(provider, redis_url, no_cache) -> None:
     import redis
 
-    from course_helpers.redis_server import redis_host_port
-
     client = redis.Redis.from_url(redis_url)
-    host, port = redis_host_port(redis_url)
     ttls = {}
     for ttl in (None, 3600):
         litellm.disable_cache()
-        litellm.enable_cache(type=LiteLLMCacheType.REDIS, host=host, port=str(port),
+        litellm.enable_cache(type=LiteLLMCacheType.REDIS, url=redis_url,
                              **({"ttl": ttl} if ttl else {}))
         before = set(client.keys("*"))
         litellm.completion(model=PRIMARY, messages=msgs(f"redis ttl {ttl}"))

@@ -123,3 +123,21 @@ def test_lesson_is_practice_not_demonstration(path: Path) -> None:
     assert "NBVAL" not in code and "nbval" not in text.lower(), "no test machinery in what the learner reads"
     for word in ("живьём", "кривой запрос", "анекдот", "врёт"):
         assert word not in text, f"slang: {word}"
+
+
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=IDS)
+def test_every_stored_panel_says_when_it_works(path: Path) -> None:
+    """A saved panel is a picture until its cell runs: the cell's own output says so (issue 12)."""
+    from course_helpers.panels.common import LIVE_NOTE
+
+    panels = [c for c in committed(path).cells if c.cell_type == "code"  # a lesson panel: `panel.widget` last
+              and c.source.strip().endswith(".widget")
+              and any(WIDGET_VIEW in o.get("data", {}) for o in c.outputs)]
+    assert panels, "every lesson shows a panel (a cell ending with `….widget`) with its stored view"
+    for cell in panels:
+        first_widget = next(i for i, o in enumerate(cell.outputs) if WIDGET_VIEW in o.get("data", {}))
+        notes = [o for o in cell.outputs[:first_widget] if LIVE_NOTE in str(o.get("data", {}).get("text/html", ""))]
+        assert notes, f"panel cell «{cell.source.splitlines()[-1]}» has no note above the panel: build it with panel()"

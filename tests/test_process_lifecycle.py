@@ -16,7 +16,7 @@ import pytest
 from jupyter_client.manager import start_new_kernel
 
 from course_helpers.provider import PracticeProvider
-from course_helpers.redis_server import _ping
+from course_helpers.redis_server import ping_url
 
 
 def run(client, code: str, timeout: float = 60) -> tuple[str, str | None]:
@@ -55,13 +55,12 @@ def wait_dead(pids: list[int], seconds: float = 10) -> list[int]:
 
 SETUP = """
 import json, os, litellm
-from course_helpers import start_lesson, redis_url, redis_host_port
+from course_helpers import start_lesson, redis_url
 course = start_lesson('00', quiet=True)
 url = redis_url()
-host, port = redis_host_port(url)
 kids = [int(x) for x in open(f'/proc/{os.getpid()}/task/{os.getpid()}/children').read().split()]
 grandkids = [int(x) for k in kids for x in open(f'/proc/{k}/task/{k}/children').read().split()]
-print(json.dumps({'provider': course.provider.url, 'redis': [host, port], 'pids': kids + grandkids}))
+print(json.dumps({'provider': course.provider.url, 'redis': url, 'pids': kids + grandkids}))
 """
 CALL = ("print(litellm.completion(model='openrouter/openai/gpt-4o-mini', "
         "messages=[{'role': 'user', 'content': 'Привет!'}]).choices[0].message.content[:6])")
@@ -107,7 +106,7 @@ def test_interrupt_reaches_the_learners_code_but_not_the_provider_or_redis(kerne
     time.sleep(0.5)  # ipykernel aborts requests that arrive right after an error; a learner clicks later
     out, error = run(client, CALL)
     assert error is None and out.startswith("Привет"), (out, error)
-    assert PracticeProvider(info["provider"]).healthy() and _ping(*info["redis"])
+    assert PracticeProvider(info["provider"]).healthy() and ping_url(info["redis"])
     assert all(alive(p) for p in info["pids"])
 
 
@@ -123,7 +122,7 @@ def test_kernel_killed_with_sigkill_takes_provider_and_redis_along(kernel, with_
     os.kill(manager.provisioner.process.pid, signal.SIGKILL)
     left = wait_dead(info["pids"])
     assert not left, f"still running after the kernel died: {left}"
-    assert not PracticeProvider(info["provider"]).healthy() and not _ping(*info["redis"])
+    assert not PracticeProvider(info["provider"]).healthy() and not ping_url(info["redis"])
     if with_forked_child:
         assert alive(forked)  # the forked process was still there: it did not keep them alive
         os.kill(forked, signal.SIGKILL)

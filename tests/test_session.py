@@ -30,7 +30,7 @@ def _alive(pid: int) -> bool:
 def test_public_names_are_pinned_and_resolve() -> None:
     assert course_helpers.__all__ == sorted([
         "Answer", "Course", "PRACTICE_KEY", "PracticeProvider", "ProviderError", "RedisUnavailable", "Request",
-        "answer", "ask", "check", "doctor", "enter_key", "hint", "predict", "progress", "quiz", "redis_host_port",
+        "answer", "ask", "check", "doctor", "enter_key", "hint", "predict", "progress", "quiz",
         "redis_url", "reveal", "setup_caching", "solution", "start_lesson"])
     for name in course_helpers.__all__:
         assert getattr(course_helpers, name) is not None

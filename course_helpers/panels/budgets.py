@@ -10,7 +10,7 @@ import ipywidgets as widgets
 from matplotlib.figure import Figure
 
 from course_helpers.budget import BudgetExceeded, BudgetGuard
-from course_helpers.panels.common import figure_png, message_html, table_html
+from course_helpers.panels.common import figure_png, message_html, panel, table_html
 from course_helpers.provider import PracticeProvider
 from course_helpers.session import current_course, practice_env
 
@@ -60,8 +60,8 @@ class BudgetPanel:
         self.run_button.on_click(lambda _: self.run())
         self.reset_button.on_click(lambda _: self.reset())
         self.budget.observe(lambda _: self.set_budget(), names="value")
-        self.widget = widgets.VBox([self.budget, self.count, widgets.HBox([self.run_button, self.reset_button]),
-                                    self.gauge, self.result])
+        self.widget = panel(widgets.VBox([self.budget, self.count, widgets.HBox([self.run_button, self.reset_button]),
+                                    self.gauge, self.result]))
         self.reset()
 
     def reset(self) -> None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import ipywidgets as widgets
 import litellm
 
-from course_helpers.panels.common import figure_png, message_html, table_html
+from course_helpers.panels.common import figure_png, message_html, panel, table_html
 from course_helpers.provider import PracticeProvider
 from course_helpers.session import current_course, practice_env
 from matplotlib.figure import Figure
@@ -57,10 +57,10 @@ class CacheLab:
         self.chart = widgets.Image(format="png", layout=widgets.Layout(width="520px"))
         self.button.on_click(lambda _: self.send())
         self.reset_button.on_click(lambda _: self.clear())
-        self.widget = widgets.VBox([
+        self.widget = panel(widgets.VBox([
             self.prompt, self.temperature, self.max_tokens, self.use_cache,
             widgets.HBox([self.button, self.reset_button]), self.result, self.chart,
-        ])
+        ]))
 
     def send(self) -> str:
         """Send one request (the button's handler); return HIT, MISS, OFF or ERROR."""

@@ -18,7 +18,7 @@ import litellm
 from matplotlib.figure import Figure
 
 from course_helpers.custom_provider import is_registered, register
-from course_helpers.panels.common import figure_png, message_html, table_html
+from course_helpers.panels.common import figure_png, message_html, panel, table_html
 from course_helpers.provider import PracticeProvider
 
 # label -> (LiteLLM model string, model id for the provider's faults)
@@ -65,8 +65,8 @@ class CustomProviderPlayground:
         self.summary = widgets.HTML("")
         self.plot = widgets.Image(format="png", layout=widgets.Layout(max_width="560px"))
         self.button.on_click(lambda _: self.send())
-        self.widget = widgets.VBox([self.prompt, self.model, self.mode, self.max_tokens, self.fault,
-                                    self.button, self.answer, self.summary, self.plot])
+        self.widget = panel(widgets.VBox([self.prompt, self.model, self.mode, self.max_tokens, self.fault,
+                                    self.button, self.answer, self.summary, self.plot]))
 
     def _inject(self, model_id: str) -> None:
         fault = FAULTS[self.fault.value]

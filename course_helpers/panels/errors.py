@@ -19,7 +19,7 @@ from typing import Any
 import ipywidgets as widgets
 import litellm
 
-from course_helpers.panels.common import message_html, table_html
+from course_helpers.panels.common import message_html, panel, table_html
 from course_helpers.project import decide
 from course_helpers.provider import PracticeProvider
 from course_helpers.session import current_course, practice_env
@@ -137,7 +137,7 @@ class FaultConsole:
         self.history = widgets.HTML("")
         self.rows: list[list[Any]] = []
         self.button.on_click(lambda _: self.send())
-        self.widget = widgets.VBox([self.model, self.fault, self.retries, self.button, self.result, self.history])
+        self.widget = panel(widgets.VBox([self.model, self.fault, self.retries, self.button, self.result, self.history]))
 
     def send(self) -> str:
         """Send one request (the button's handler); returns the exception class name or ``"ok"``."""

@@ -20,7 +20,7 @@ import ipywidgets as widgets
 import litellm
 from matplotlib.figure import Figure
 
-from course_helpers.panels.common import figure_png, message_html, table_html
+from course_helpers.panels.common import figure_png, message_html, panel, table_html
 from course_helpers.provider import PracticeProvider
 from course_helpers.session import current_course, practice_env
 
@@ -134,7 +134,7 @@ class CrashSimulator:
         self.summary = widgets.HTML(message_html("Задайте вероятности сбоев и нажмите «Запустить серию».", None))
         self.plot = widgets.Image(format="png", layout=widgets.Layout(max_width="900px"))
         self.button.on_click(lambda _: self.run())
-        self.widget = widgets.VBox([*self.sliders, self.status, self.count, self.button, self.summary, self.plot])
+        self.widget = panel(widgets.VBox([*self.sliders, self.status, self.count, self.button, self.summary, self.plot]))
 
     def run(self) -> Batch:
         """Run one batch (the button's handler); returns the :class:`Batch` it drew."""

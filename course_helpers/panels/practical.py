@@ -25,7 +25,7 @@ from matplotlib.figure import Figure
 
 from course_helpers.measure import (CACHED, UNCACHED, WARMUP, CacheMeasurement, FreshProcessHits, Sample, fmt_ms,
                                    is_cache_hit)
-from course_helpers.panels.common import figure_png, message_html, table_html
+from course_helpers.panels.common import figure_png, message_html, panel, table_html
 from course_helpers.provider import PracticeProvider
 from course_helpers.session import current_course, practice_env
 
@@ -145,9 +145,9 @@ class FallbackStand:
         self.result = widgets.HTML(message_html("Выберите, как сломать основную модель, и нажмите «Запустить».", None))
         self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="520px"))
         self.button.on_click(lambda _: self.run())
-        self.widget = widgets.VBox([widgets.HTML(f"<b>Основная:</b> {self.models[0]} · "
+        self.widget = panel(widgets.VBox([widgets.HTML(f"<b>Основная:</b> {self.models[0]} · "
                                                  f"<b>резервные:</b> {', '.join(self.models[1:])}"),
-                                    self.prompt, self.failure, self.button, self.result, self.image])
+                                    self.prompt, self.failure, self.button, self.result, self.image]))
 
     def _provider_id(self, model: str) -> str:
         return model.removeprefix("openrouter/")

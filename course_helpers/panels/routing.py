@@ -19,7 +19,7 @@ from litellm import Router
 from litellm.router_strategy.lowest_latency import LowestLatencyLoggingHandler
 from matplotlib.figure import Figure
 
-from course_helpers.panels.common import figure_png, message_html, table_html
+from course_helpers.panels.common import figure_png, message_html, panel, table_html
 from course_helpers.provider import PracticeProvider
 
 MODEL = "openai/gpt-3.5-turbo"
@@ -75,13 +75,13 @@ class RouterDashboard:
         self.summary = widgets.HTML(message_html("Настройте и нажмите «Запустить».", None))
         self.chart = widgets.Image(format="png")
         self.button.on_click(lambda _: self.run())
-        self.widget = widgets.VBox([
+        self.widget = panel(widgets.VBox([
             self.strategy,
             widgets.HBox([widgets.VBox([self.latency_d1, self.fault_d1]),
                           widgets.VBox([self.latency_d2, self.fault_d2])]),
             widgets.HBox([self.requests, self.button]),
             self.summary, self.chart,
-        ])
+        ]))
 
     def model_list(self) -> list[dict[str, Any]]:
         """Deployments d1 and d2 of the group ``gpt-3.5-turbo`` (d1 cheap, d2 expensive)."""

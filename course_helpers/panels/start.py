@@ -7,7 +7,7 @@ import time
 import ipywidgets as widgets
 import litellm
 
-from course_helpers.panels.common import message_html, table_html
+from course_helpers.panels.common import message_html, panel, table_html
 from course_helpers.provider import PracticeProvider
 
 MODELS = ["openrouter/openai/gpt-4o-mini", "openrouter/openai/gpt-4o", "openrouter/anthropic/claude-3-haiku"]
@@ -28,7 +28,7 @@ class FirstRequestPanel:
         self.button = widgets.Button(description="Отправить", button_style="primary", icon="paper-plane")
         self.result = widgets.HTML(message_html("Нажмите «Отправить».", None))
         self.button.on_click(lambda _: self.send())
-        self.widget = widgets.VBox([self.prompt, self.model, self.fault, self.button, self.result])
+        self.widget = panel(widgets.VBox([self.prompt, self.model, self.fault, self.button, self.result]))
 
     def send(self) -> str:
         """Send one request (handler of the button); returns the outcome's class name or 'ok'."""

@@ -45,6 +45,10 @@ def assert_clean_run(report: dict[str, Any], notebook: Path) -> None:
         problems.append("a widget output says 'Error displaying widget'")
     if report["loadingWidget"]:
         problems.append("a widget output is stuck at 'Loading widget...'")
+    if report["truncatedLabels"]:
+        problems.append(f"widget labels cut off (text wider than its box): {report['truncatedLabels']}")
+    if report["brokenImages"]:
+        problems.append(f"{report['brokenImages']} empty widget image(s) shown as a broken-image icon")
     assert not problems, f"{notebook.name} after Run All:\n- " + "\n- ".join(problems)
 
 

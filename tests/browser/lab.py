@@ -281,8 +281,17 @@ _REPORT = _FIND + """
     };
   }).filter((c) => c !== null);
   const text = panel.content.node.innerText;
+  const visible = (el) => el.offsetParent !== null && el.getClientRects().length > 0;
+  const widgetNodes = Array.from(panel.content.node.querySelectorAll(
+      '.jupyter-widgets .widget-label, .jupyter-widgets button.jupyter-button'));
   return {
     panelId: panel.id,
+    // a label or button whose text does not fit its box (CSS cuts it to «temperat…»)
+    truncatedLabels: widgetNodes.filter((el) => visible(el) && el.scrollWidth > el.clientWidth + 1)
+      .map((el) => el.innerText.trim()).filter((t) => t),
+    // a shown <img> with nothing to draw: the browser's broken-image icon
+    brokenImages: Array.from(panel.content.node.querySelectorAll('.jupyter-widgets img'))
+      .filter((img) => visible(img) && img.complete && img.naturalWidth === 0).length,
     cells: cells,
     errorDisplaying: text.includes('Error displaying widget'),
     loadingWidget: text.includes('Loading widget'),
