@@ -290,7 +290,7 @@ reveal("05.p2", served()["d1"])
 # ведётся по `id` (это хэш `litellm_params`) и общий для всех Router процесса.
 
 # %%
-same_minute(1)  # счётчик поминутный: шесть вызовов — в одну минуту
+same_minute(5)  # счётчик поминутный: шесть вызовов — в одну минуту (с запасом на медленную машину)
 quiet_provider()
 enforced = Router(model_list=[unique("d1", rpm=3)], optional_pre_call_checks=["enforce_model_rate_limits"],
                   num_retries=0)
@@ -327,7 +327,7 @@ print("процесс B:", process_b.stdout.readline().strip())  # ждём, п�
 # Лимит проверяет обработчик в общем списке litellm.callbacks — один на процесс. Его уже завёл Router `enforced`
 # выше, и считает он в памяти: Router с Redis второй такой же обработчик не добавит. Убираем старый.
 litellm.callbacks[:] = [c for c in litellm.callbacks if not isinstance(c, ModelRateLimitingCheck)]
-same_minute(2)
+same_minute(8)
 quiet_provider()
 router_a = Router(model_list=[{**deployment("d1", rpm=4), "model_info": {"id": run_id}}], redis_url=REDIS,
                   optional_pre_call_checks=["enforce_model_rate_limits"], num_retries=0)
@@ -761,7 +761,7 @@ async def two_bursts(router) -> list[Counter]:
     return outcomes
 
 
-same_minute(2)
+same_minute(8)
 quiet_provider()
 course.provider.set_latency_scale(1)
 course.provider.set_latency(MODEL, base_ms=20, per_token_ms=0)
@@ -786,7 +786,7 @@ print("провайдер получил:", served())
 # как в процессе появился v2-Router:
 
 # %%
-same_minute(1)
+same_minute(5)
 quiet_provider()
 Router(model_list=[unique("d2", rpm=1000)], routing_strategy="usage-based-routing-v2")
 plain = Router(model_list=[unique("d1", rpm=3)], num_retries=0)
