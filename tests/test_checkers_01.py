@@ -175,7 +175,13 @@ def cache_enable_then_return(service):
 def cache_host_port(service):
     address = urlparse(redis_url())
     return Cache(type=LiteLLMCacheType.REDIS, host=address.hostname, port=str(address.port),
-                 default_in_redis_ttl=3600, namespace=service)
+                 password=address.password, default_in_redis_ttl=3600, namespace=service)
+
+
+def cache_host_port_no_password(service):
+    address = urlparse(redis_url())
+    return Cache(type=LiteLLMCacheType.REDIS, host=address.hostname, port=str(address.port), ttl=3600,
+                 namespace=service)
 
 
 _disk_dir = tempfile.mkdtemp(prefix="course-test-01-3-")
@@ -239,7 +245,8 @@ WRONG = {
              Case(cache_disk, "на диске одного сервера", why="DISK"),
              Case(cache_ttl_in_ms, "нужен час", why="ttl in milliseconds"),
              Case(cache_enable_returns, "вернула None", why="returns enable_cache()"),
-             Case(cache_late_default_ttl, "60 с", why="default_redis_ttl after the Cache")],
+             Case(cache_late_default_ttl, "60 с", why="default_redis_ttl after the Cache"),
+             Case(cache_host_port_no_password, "защищён паролем", why="host and port without the password")],
 }
 GAMING = {
     "01.1": [Case(lambda responses: {"hits": 3, "misses": 2, "spent": 0.0001}, "а на деле", why="a literal"),

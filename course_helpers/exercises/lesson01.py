@@ -234,6 +234,15 @@ def check_make_cache(make_cache: Callable[[str], Any]) -> str:
                                         "свой процесс и свой объект: создавайте кэш внутри make_cache.")
             keys = [cache.get_cache_key(model=MODEL, messages=messages) for cache in (first, search)]
             kind = type(first.cache).__name__
+            if kind == "RedisCache":  # LiteLLM swallows Redis errors: a refused login looks like a plain miss
+                try:
+                    first.cache.redis_client.ping()
+                except redis.AuthenticationError:
+                    raise CheckFailed("Redis курса защищён паролем, а ваш кэш подключается без него: передайте адрес "
+                                 "целиком — url=REDIS (пароль в нём), а не только host и port.") from None
+                except redis.RedisError as error:
+                    raise CheckFailed(f"ваш кэш не может подключиться к Redis ({type(error).__name__}): "
+                                 "передайте адрес Redis курса — url=REDIS.") from None
             litellm.cache = first
             answer = _call(question)
             _expect_response(answer, question, "вызов через ваш кэш")
