@@ -212,8 +212,11 @@ class Sandbox:
         for path in _python_paths():  # mounted back read-only, its parents made traversable
             under = next((h for h in hidden if path.is_relative_to(h)), None)
             if under is not None:
-                for parent in reversed(path.relative_to(under).parents[:-1]):
-                    cmd += ["--perms", "0755", "--dir", str(under / parent)]
+                # a hidden folder under /tmp is not a mount of its own (the private /tmp hides it): its
+                # parents in the fresh /tmp must be made too (a course cloned to /tmp/course, say)
+                top = Path("/tmp") if under.is_relative_to("/tmp") else under
+                for parent in reversed(path.relative_to(top).parents[:-1]):
+                    cmd += ["--perms", "0755", "--dir", str(top / parent)]
                 cmd += ["--ro-bind", str(path), str(path)]
         cmd += ["--bind", str(self.scratch), str(INSIDE), "--chdir", str(INSIDE),
                 "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",

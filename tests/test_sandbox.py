@@ -165,3 +165,16 @@ def test_repository_copy_leaves_out_the_class_kept_in_the_checkout(tmp_path: Pat
         root / "class", root / "notebooks" / "petrov.ipynb", root / "grading-report", root, tmp_path])
     copied = sorted(str(p.relative_to(copy)) for p in copy.rglob("*") if p.is_file())
     assert copied == ["course_helpers/checks.py", "notebooks/00_start.ipynb"]  # the checkout itself is not excluded
+
+
+def test_a_course_cloned_under_tmp_keeps_its_python_visible(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The private /tmp hides a checkout such as /tmp/course: its venv is mounted back with its parents made
+    (seen on a clone in /tmp: «PermissionError» from execvp, the grader refused to run)."""
+    monkeypatch.setattr(sandbox, "REPO_ROOT", tmp_path)
+    venv = tmp_path / ".venv"
+    monkeypatch.setattr(sandbox, "_python_paths", lambda: [venv])
+    cmd = sandbox.Sandbox(tmp_path / "scratch", "bwrap").command(["true"])
+    made = {cmd[i + 1] for i, arg in enumerate(cmd) if arg == "--dir"}
+    assert {str(p) for p in tmp_path.parents if p.is_relative_to("/tmp") and p != Path("/tmp")} | {str(tmp_path)} <= made
+    assert cmd.index(f"{tmp_path}") < cmd.index(str(venv)), "parents are made before the venv is mounted back"
+    assert ["--ro-bind", str(venv), str(venv)] == cmd[cmd.index(str(venv)) - 1:cmd.index(str(venv)) + 2]
