@@ -1,11 +1,17 @@
 # Короткие имена для команд курса (те же, что в README).
-.PHONY: lab test notebooks bench canary
+.PHONY: lab test quick timings notebooks bench canary
 
 lab:        ## открыть курс в JupyterLab
 	bash scripts/lab.sh
 
 test:       ## все тесты (как в CI)
 	bash scripts/test.sh
+
+quick:      ## быстрые тесты для авторов: всё, кроме браузера и Restart & Run All
+	bash scripts/test.sh --quick
+
+timings:    ## прогнать тесты как CI и показать, на что уходит время (этапы, ноутбуки)
+	.venv/bin/python scripts/suite_timings.py
 
 notebooks:  ## пересобрать и выполнить все ноутбуки из notebooks/src
 	.venv/bin/python scripts/build_notebooks.py

@@ -17,6 +17,8 @@ from nbval.plugin import IPyNbFile
 
 from course_helpers import netguard
 
+pytest_plugins = ("tests.suite_plugin",)  # parallel workers, the quick tier's marker, timing metadata
+
 for _name in [n for n in os.environ if n.endswith("_API_KEY") or n in ("COURSE_MODE", "REDIS_URL")]:
     del os.environ[_name]
 os.environ["COURSE_LOOPBACK_ONLY"] = "1"

@@ -3,8 +3,8 @@
 The stand-in is a second practice provider process with its own key at
 ``COURSE_ONLINE_BASE`` (as in ``test_session.py``), so the kernels really are in online
 mode: plain calls go to the stand-in, ``with course.practice():`` blocks go to the
-kernel's own practice provider. Each notebook runs in a fresh kernel (two at a time, each
-with its own stand-in and course state) and must
+kernel's own practice provider. Each notebook runs in a fresh kernel with its own stand-in and
+course state (one test per lesson: the parallel workers of ``scripts/test.sh`` run several at once) and must
 
 * say in its banner that it is online, and raise nothing outside ``raises-exception`` cells;
 * print the «практическом провайдере» note in exactly the cells that wrap their
@@ -33,7 +33,6 @@ import textwrap
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import NamedTuple
 
@@ -49,7 +48,6 @@ NOTEBOOKS = ROOT / "notebooks"
 LESSONS = ["01_caching", "03_fallbacks", "05_routing", "07_practical_task"]
 STANDIN_KEY = "stand-in-for-an-openrouter-key"
 WRAPPED = "with course.practice():"
-PARALLEL = 2
 NOTE = re.compile(r"^🧪 Онлайн-режим: .*практическом провайдере.*\n", re.M)
 IGNORED = ("# NBVAL_IGNORE_OUTPUT", "# NBVAL_SKIP")
 RULES = get_sanitize_patterns((ROOT / "tests" / "nbval_sanitize.cfg").read_text(encoding="utf-8"))
@@ -119,20 +117,9 @@ def run_online(lesson: str, state_dir: Path) -> OnlineRun:
         return OnlineRun(nb, standin.stats()["requests"], time.perf_counter() - start)
 
 
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Future[OnlineRun]]]:
-    """Two lessons at a time, the longest (05) first: they mostly wait on simulated latency, but
-    lesson 05 times its routing strategies, and four kernels on two CPUs skew those timings."""
-    pool = ThreadPoolExecutor(max_workers=PARALLEL, thread_name_prefix="online-notebook")
-    futures = {lesson: pool.submit(run_online, lesson, tmp_path_factory.mktemp(f"state-{lesson}"))
-               for lesson in sorted(LESSONS, key=lambda name: name != "05_routing")}
-    yield futures
-    pool.shutdown(wait=True, cancel_futures=True)
-
-
 @pytest.mark.parametrize("lesson", LESSONS)
-def test_lesson_in_online_mode_shows_what_offline_shows(lesson: str, runs: dict[str, Future[OnlineRun]]) -> None:
-    online, standin_requests, seconds = runs[lesson].result()
+def test_lesson_in_online_mode_shows_what_offline_shows(lesson: str, tmp_path: Path) -> None:
+    online, standin_requests, seconds = run_online(lesson, tmp_path)
     offline = nbformat.read(NOTEBOOKS / f"{lesson}.ipynb", as_version=4)
     print(f"{lesson}: {seconds:.1f} s online, stand-in served {standin_requests} requests")
     pairs = [(i, cell, offline.cells[i]) for i, cell in enumerate(online.cells) if cell.cell_type == "code"]

@@ -8,7 +8,9 @@ nbval sanitize rules: a cache, provider or budget file left by the first run wou
 change it), and the two runs may not change a tracked file or leave any file, ignored
 or not, in the repo. The runs happen in a private copy of the working tree (see
 ``_make_sandbox``), so the check is exact even while authors edit the real tree.
-Parametrized by glob, so lessons added later are covered.
+Parametrized by glob, so lessons added later are covered. One test per lesson: the parallel
+workers of ``scripts/test.sh`` run several lessons at once (they mostly wait on the provider's
+simulated latency), each in its own sandbox and kernels.
 """
 
 from __future__ import annotations
@@ -16,8 +18,6 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import NamedTuple
 
@@ -35,7 +35,6 @@ RAISES = "raises-exception"
 PROBE = "course-tests-probe"
 IGNORE_MARKERS = ("# NBVAL_IGNORE_OUTPUT", "# NBVAL_SKIP")
 IGNORE_TAGS = ("nbval-ignore-output", "nbval-skip")
-PARALLEL_LESSONS = 3
 
 
 def _sanitize_rules() -> list[tuple[re.Pattern[str], str]]:
@@ -162,19 +161,9 @@ def _run_twice(notebook: Path, base: Path) -> Twice:
     return Twice(repo, first, second, left)
 
 
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Future[Twice]]]:
-    """Every lesson run twice, lessons side by side (each in its own sandbox and kernels): they
-    mostly wait on the provider's simulated latency, so three at a time cut the wall time ~3x."""
-    pool = ThreadPoolExecutor(max_workers=PARALLEL_LESSONS, thread_name_prefix="restart-run-all")
-    futures = {nb.stem: pool.submit(_run_twice, nb, tmp_path_factory.mktemp(nb.stem)) for nb in NOTEBOOK_FILES}
-    yield futures
-    pool.shutdown(wait=True, cancel_futures=True)
-
-
 @pytest.mark.parametrize("notebook", NOTEBOOK_FILES, ids=lambda p: p.stem)
-def test_restart_and_run_all_twice(notebook: Path, runs: dict[str, Future[Twice]]) -> None:
-    sandbox, first, second, left = runs[notebook.stem].result()
+def test_restart_and_run_all_twice(notebook: Path, tmp_path: Path) -> None:
+    sandbox, first, second, left = _run_twice(notebook, tmp_path)
     assert first.metadata["course_helpers_file"].startswith(str(sandbox)), first.metadata["course_helpers_file"]
     assert not _problems(first), f"{notebook.name}, first run:\n- " + "\n- ".join(_problems(first))
     assert not _problems(second), f"{notebook.name}, second run:\n- " + "\n- ".join(_problems(second))

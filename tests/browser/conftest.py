@@ -16,12 +16,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.suite_plugin import session_started_at
+
 from .lab import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, LabServer
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
-_shots_taken = False
 
 
 def _missing_chromium() -> str | None:
@@ -37,13 +38,14 @@ def _missing_chromium() -> str | None:
 
 
 @pytest.fixture(scope="package")
-def artifacts() -> Path:
-    """The screenshot folder, emptied of the previous run's pictures."""
-    global _shots_taken
-    _shots_taken = True
+def artifacts(request: pytest.FixtureRequest) -> Path:
+    """The screenshot folder, emptied of the previous run's pictures (not of this run's: parallel
+    workers share the folder, and a worker may set this fixture up again later in the run)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    started = session_started_at(request.config)
     for old in ARTIFACTS.glob("*.png"):
-        old.unlink()
+        if old.stat().st_mtime < started:
+            old.unlink(missing_ok=True)
     return ARTIFACTS
 
 
@@ -107,7 +109,8 @@ def lab(start_lab) -> LabServer:
     return start_lab()
 
 
-def pytest_terminal_summary(terminalreporter) -> None:
-    shots = sorted(ARTIFACTS.glob("*.png")) if _shots_taken else []
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    started = session_started_at(config)
+    shots = [shot for shot in sorted(ARTIFACTS.glob("*.png")) if shot.stat().st_mtime >= started]
     if shots:
         terminalreporter.write_line(f"Browser screenshots ({len(shots)}): {ARTIFACTS}")

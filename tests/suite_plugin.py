@@ -1,0 +1,127 @@
+"""How the suite runs as a whole: parallel workers, the quick tier's marker, timing metadata.
+
+Loaded by the root ``conftest.py`` (``pytest_plugins``).
+
+* Parallel runs (``scripts/test.sh`` passes ``-n N --dist loadscope``): the notebooks mostly
+  wait on the practice provider's simulated latency, so several run at once on two CPUs.
+  :class:`HeavyFirstScheduling` keeps every notebook's nbval cells on one worker (as
+  ``loadscope`` does), gives each Restart & Run All, browser and online-mode lesson its own
+  work unit, and hands out the longest units first (Restart & Run All, browser, online mode,
+  nbval, then the rest), so no long unit starts last and keeps the run waiting.
+* ``slow``: the browser tests and the Restart & Run All runs; ``scripts/test.sh --quick``
+  deselects them (``-m "not slow"``).
+* A JUnit XML report (``--junitxml``) gets the run's setup time (``COURSE_SETUP_SECONDS``,
+  set by ``scripts/test.sh``), date, machine and load average as properties, for
+  ``scripts/suite_timings.py``.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+from collections import OrderedDict
+
+import pytest
+
+# The full suite's slow part, marked ``slow``: every lesson in a real browser, and Restart & Run All twice.
+SLOW = ("tests/browser/", "tests/test_restart_run_all.py::")
+# Tests that are each a work unit of their own: one lesson each, tens of seconds.
+ONE_UNIT_EACH = (
+    "tests/test_restart_run_all.py::test_restart_and_run_all_twice[",
+    "tests/browser/test_notebooks_in_browser.py::test_notebook_runs_in_jupyterlab[",
+    "tests/test_online_notebooks.py::test_lesson_in_online_mode_shows_what_offline_shows[",
+)
+# Work units handed out first, in this order (longest first); the rest keep collection order.
+FIRST = (
+    "tests/test_restart_run_all.py::test_restart_and_run_all_twice[",
+    "tests/browser/",
+    "tests/test_online_notebooks.py::test_lesson_in_online_mode_shows_what_offline_shows[",
+    "notebooks/",
+)
+STARTED_AT = "course_session_started_at"
+_started_key = pytest.StashKey[float]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "slow: browser and Restart & Run All runs (left out by scripts/test.sh --quick)")
+    worker_input = getattr(config, "workerinput", None)
+    started = worker_input.get(STARTED_AT) if worker_input else None
+    config.stash[_started_key] = float(started) if started else time.time()
+
+
+@pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.nodeid.startswith(SLOW):
+            item.add_marker(pytest.mark.slow)
+
+
+def session_started_at(config: pytest.Config) -> float:
+    """When the whole run started (the controller's start under xdist): files older than this are
+    left over from an earlier run."""
+    return config.stash[_started_key]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node) -> None:  # xdist, in the controller: before a worker starts
+    node.workerinput[STARTED_AT] = session_started_at(node.config)
+
+
+def _priority(scope: str) -> int:
+    return next((i for i, prefix in enumerate(FIRST) if scope.startswith(prefix)), len(FIRST))
+
+
+try:
+    from xdist.scheduler import LoadScopeScheduling
+except ImportError:  # without pytest-xdist the suite runs in one process
+    LoadScopeScheduling = None
+else:
+    class HeavyFirstScheduling(LoadScopeScheduling):
+        """``loadscope`` with one work unit per lesson for the slow per-lesson tests, longest units first."""
+
+        _ordered = False
+
+        def _split_scope(self, nodeid: str) -> str:
+            return nodeid if nodeid.startswith(ONE_UNIT_EACH) else super()._split_scope(nodeid)
+
+        def _assign_work_unit(self, node) -> None:
+            if not self._ordered:  # the queue is complete before the first unit is handed out
+                self.workqueue = OrderedDict(sorted(self.workqueue.items(), key=lambda unit: _priority(unit[0])))
+                self._ordered = True
+            super()._assign_work_unit(node)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_make_scheduler(config: pytest.Config, log):
+        return HeavyFirstScheduling(config, log) if config.getvalue("dist") == "loadscope" else None
+
+
+def _junit(config: pytest.Config):
+    try:
+        from _pytest.junitxml import xml_key
+    except ImportError:
+        return None
+    return config.stash.get(xml_key, None)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    xml = _junit(session.config)
+    if xml is None:
+        return
+    xml.add_global_property("suite_date", time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
+    xml.add_global_property("suite_machine", f"{platform.node()}, {os.cpu_count()} CPU, Python {platform.python_version()}")
+    xml.add_global_property("suite_loadavg", " ".join(f"{x:.2f}" for x in os.getloadavg()))
+    workers = getattr(session.config.option, "numprocesses", None)
+    xml.add_global_property("suite_workers", str(workers or 0))
+    if os.environ.get("COURSE_SETUP_SECONDS"):
+        xml.add_global_property("suite_setup_seconds", os.environ["COURSE_SETUP_SECONDS"])
+    if os.environ.get("COURSE_SUITE_COMMAND"):
+        xml.add_global_property("suite_command", os.environ["COURSE_SUITE_COMMAND"])
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    xml = _junit(session.config)
+    if xml is not None:
+        xml.add_global_property("suite_loadavg_end", " ".join(f"{x:.2f}" for x in os.getloadavg()))
