@@ -191,9 +191,10 @@ def check(exercise_id: str, answer: Any = ...) -> None:
 
 
 def passed(exercise_id: str) -> bool:
-    """True once ``check(exercise_id, ...)`` has accepted an answer (stored progress): a lesson cell
-    that runs the learner's own code waits for it (lesson 07 runs the learner's measurement)."""
-    return bool(progress_store.load()["exercises"].get(exercise_id, {}).get("passed"))
+    """True if the *last* ``check(exercise_id, ...)`` accepted the answer: a lesson cell that runs the
+    learner's own code waits for it (lesson 07 runs the learner's measurement). The last check, not
+    any earlier one: a notebook reopened with the stub back in place must not call the stub."""
+    return progress_store.load()["exercises"].get(exercise_id, {}).get("last") == "passed"
 
 
 def hint(exercise_id: str, level: int = 1) -> None:

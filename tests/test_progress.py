@@ -67,6 +67,26 @@ def test_check_records_attempts_through_the_store(course, own_state) -> None:
     assert entry["attempts"] == 2 and entry["passed"] is False and entry["last"] == "failed"
 
 
+def test_passed_follows_the_last_check_not_any_earlier_one(course, own_state) -> None:
+    """Lesson 07 runs the learner's measurement only if passed(): a stub back in place (the notebook
+    reopened from the course, the browser suite after another test solved 07.6) must not be called."""
+    from course_helpers.checks import check, passed
+
+    def first_call(prompt: str) -> str:
+        import litellm
+        return litellm.completion(model="openrouter/openai/gpt-4o-mini",
+                                  messages=[{"role": "user", "content": prompt}]).choices[0].message.content
+
+    def stub(prompt: str) -> str:
+        raise NotImplementedError
+
+    assert not passed("00.1")
+    check("00.1", first_call)
+    assert passed("00.1")
+    check("00.1", stub)
+    assert not passed("00.1") and progress_store.load()["exercises"]["00.1"]["passed"] is True
+
+
 POINT = register_prediction(Prediction(
     id="98.p1", question="Сколько запросов дойдёт до провайдера?", options=["0", "1", "4"],
     explanation="первый вызов — промах, остальные — попадания.",
