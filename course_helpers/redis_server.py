@@ -44,31 +44,17 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _command(*parts: str) -> bytes:
-    """One Redis command in RESP (safe for any password characters)."""
-    encoded = [part.encode() for part in parts]
-    return f"*{len(encoded)}\r\n".encode() + b"".join(b"$%d\r\n%s\r\n" % (len(p), p) for p in encoded)
+def ping_url(url: str, timeout: float = 0.5) -> bool:
+    """True if the Redis at ``url`` answers PING (logging in with the URL's password, if any)."""
+    import redis  # the course's Redis client (requirements.txt); imported only when Redis is used
 
-
-def _ping(host: str, port: int, password: str | None = None, username: str | None = None,
-          timeout: float = 0.5) -> bool:
-    """True if a Redis answers PING at host:port (authenticating first when a password is given)."""
+    client = redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
     try:
-        with socket.create_connection((host, port), timeout=timeout) as s:
-            if password is not None:
-                s.sendall(_command("AUTH", *([username] if username else []), password))
-                if not s.recv(64).startswith(b"+OK"):
-                    return False
-            s.sendall(_command("PING"))
-            return s.recv(16).startswith(b"+PONG")
-    except OSError:
+        return bool(client.ping())
+    except redis.RedisError:
         return False
-
-
-def ping_url(url: str) -> bool:
-    """True if the Redis at ``url`` (password included) answers PING."""
-    parsed = urlparse(url)
-    return _ping(parsed.hostname or "127.0.0.1", parsed.port or 6379, parsed.password, parsed.username)
+    finally:
+        client.close()
 
 
 def start_redis_server(binary: str = "redis-server") -> str:
@@ -88,10 +74,10 @@ def start_redis_server(binary: str = "redis-server") -> str:
             log=state_dir() / "logs" / f"redis-{os.getpid()}.log", env=child_env(),
             stdin_text=f"requirepass {password}\n",
         )
+        url = f"redis://:{password}@127.0.0.1:{port}"
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline and process.poll() is None:
-            if _ping("127.0.0.1", port, password):
-                url = f"redis://:{password}@127.0.0.1:{port}"
+            if ping_url(url):
                 _started[url] = process
                 atexit.register(guard.stop, process)
                 return url
