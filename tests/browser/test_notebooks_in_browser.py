@@ -57,8 +57,10 @@ def test_negative_control_widget_check_fails_without_widget_extension(start_lab,
     @jupyter-widgets/jupyterlab-manager: the widget check must fail. A two-cell notebook, not a lesson:
     what is checked is the check, and a lesson's run is slower and checked above."""
     notebook = tmp_path / "panel.ipynb"
+    lesson = nbformat.read(NOTEBOOK_FILES[0], as_version=4)  # the lessons' kernel, or JupyterLab asks for one
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print('урок идёт')"),
-                                                   nbformat.v4.new_code_cell(PANEL)]), notebook)
+                                                   nbformat.v4.new_code_cell(PANEL)],
+                                            metadata={"kernelspec": lesson.metadata.kernelspec}), notebook)
     server = start_lab(disabled_extensions=(WIDGETS_EXTENSION,), root_dir=tmp_path)
     nb = NotebookPage(page, server, notebook.name)
     try:
