@@ -33,6 +33,8 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     learner's first run: exercises checked by earlier tests must not show up in its output.
     Runs before nbval starts the notebook's kernel, which inherits the environment."""
     notebook = item.parent
+    if os.environ.get("COURSE_NBVAL_KEEP_STATE"):  # tests/test_restart_run_all.py: both runs share one state
+        return
     if isinstance(notebook, IPyNbFile) and not getattr(notebook, "course_state", None):
         notebook.course_state = tempfile.mkdtemp(prefix="course-notebook-")
         os.environ["COURSE_STATE_DIR"] = notebook.course_state

@@ -58,6 +58,9 @@ def _isolate_litellm_globals() -> Iterator[None]:
     yield
     litellm.model_cost.clear()
     litellm.model_cost.update(model_cost)
+    # What register_model itself calls after changing model_cost: its lookup map and the LRU caches of
+    # get_model_info would otherwise keep a later test's prices (a BudgetManager claim test found them).
+    litellm.utils._invalidate_model_cost_lowercase_map()
     litellm.cache, litellm.custom_provider_map = cache, provider_map
 
 

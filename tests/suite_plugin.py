@@ -10,6 +10,10 @@ Loaded by the root ``conftest.py`` (``pytest_plugins``).
   nbval, then the rest), so no long unit starts last and keeps the run waiting.
 * ``slow``: the browser tests and the Restart & Run All runs; ``scripts/test.sh --quick``
   deselects them (``-m "not slow"``).
+* No notebook runs more often than the checks need: the Restart & Run All test runs nbval itself,
+  twice, in a sandbox, so when it is selected for a notebook the same notebook's nbval cells are
+  not run a third time here (they are deselected, and the run's summary says so). The quick tier
+  and ``pytest notebooks/…`` run nbval directly.
 * A JUnit XML report (``--junitxml``) gets the run's setup time (``COURSE_SETUP_SECONDS``,
   set by ``scripts/test.sh``), date, machine and load average as properties, for
   ``scripts/suite_timings.py``.
@@ -21,6 +25,7 @@ import os
 import platform
 import time
 from collections import OrderedDict
+from pathlib import Path
 
 import pytest
 
@@ -48,6 +53,7 @@ def pytest_configure(config: pytest.Config) -> None:
     worker_input = getattr(config, "workerinput", None)
     started = worker_input.get(STARTED_AT) if worker_input else None
     config.stash[_started_key] = float(started) if started else time.time()
+    config.pluginmanager.register(NbvalOnce(), "course-nbval-once")
 
 
 @pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects by marker
@@ -55,6 +61,32 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.nodeid.startswith(SLOW):
             item.add_marker(pytest.mark.slow)
+
+
+RESTART = "tests/test_restart_run_all.py::test_restart_and_run_all_twice["
+
+
+class NbvalOnce:
+    """Deselects nbval's cells of the notebooks whose Restart & Run All test (nbval, twice) is selected."""
+
+    covered: tuple[int, int] | None = None  # (cells, notebooks)
+
+    @pytest.hookimpl(trylast=True)  # after ``-m`` and ``-k`` have deselected
+    def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
+        twice = {item.nodeid[len(RESTART):-1] for item in items if item.nodeid.startswith(RESTART)}
+        covered = [item for item in items if item.nodeid.startswith("notebooks/")
+                   and Path(item.nodeid.split("::")[0]).stem in twice]
+        if covered:
+            dropped = set(covered)
+            items[:] = [item for item in items if item not in dropped]
+            config.hook.pytest_deselected(items=covered)
+            self.covered = (len(covered), len(twice))
+
+    def pytest_terminal_summary(self, terminalreporter) -> None:
+        if self.covered:
+            cells, notebooks = self.covered
+            terminalreporter.write_line(f"nbval: {cells} cells of {notebooks} notebooks ran inside Restart & Run All "
+                                        "(nbval twice per notebook, in a sandbox), not a third time on their own")
 
 
 def session_started_at(config: pytest.Config) -> float:

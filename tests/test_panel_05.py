@@ -45,12 +45,19 @@ def test_both_deployments_down_shows_user_errors(dashboard) -> None:
     assert "ошибок у пользователя: 10" in dashboard.summary.value
 
 
-def test_least_busy_moves_traffic_to_the_fast_deployment(dashboard) -> None:
+def test_least_busy_runs_with_a_slow_deployment(dashboard) -> None:
+    """The panel runs least-busy against a slow d1. How much traffic moves to d2 is a claim of the lesson,
+    measured with 100 requests in ``test_claims_05::test_least_busy_prefers_the_fast_deployment_under_concurrent_load``;
+    with the panel's 60 requests 10 ms apart the preference is a few requests and a busy CPU erases it
+    (d2 got exactly 30 of 60 once at ×0.25, 28 at ×1)."""
     dashboard.strategy.value = "least-busy"
     dashboard.latency_d1.value = 800
     dashboard.requests.value = 60
     summary = dashboard.run()
-    assert summary["by_deployment"]["d2"] > 30
+    assert summary["strategy"] == "least-busy" and summary["user_errors"] == 0, summary
+    assert sum(summary["by_deployment"].values()) == summary["provider_requests"] == 60, summary
+    assert min(summary["by_deployment"].values()) > 0, summary  # both deployments in rotation
+    assert "least-busy" in dashboard.summary.value
 
 
 def test_latency_router_is_built_once_and_gets_its_own_handler(dashboard) -> None:

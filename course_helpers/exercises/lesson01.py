@@ -214,6 +214,26 @@ def _server_cache(make_cache: Callable[[str], Any], service: str) -> Any:
     return cache
 
 
+def _expect_login(cache: Any) -> None:
+    """Log in to Redis once as the learner's RedisCache does, without redis-py's retries (each costs
+    seconds, and LiteLLM has already retried at start-up): a missing password fails right away."""
+    import redis
+
+    settings = cache.redis_client.connection_pool.connection_kwargs
+    client = redis.Redis(**{k: settings[k] for k in ("host", "port", "db", "username", "password") if k in settings},
+                         socket_timeout=5)
+    try:
+        client.ping()
+    except redis.AuthenticationError:
+        raise CheckFailed("Redis курса защищён паролем, а ваш кэш подключается без него: передайте адрес "
+                          "целиком — url=REDIS (пароль в нём), а не только host и port.") from None
+    except redis.RedisError as error:
+        raise CheckFailed(f"ваш кэш не может подключиться к Redis ({type(error).__name__}): "
+                          "передайте адрес Redis курса — url=REDIS.") from None
+    finally:
+        client.close()
+
+
 def check_make_cache(make_cache: Callable[[str], Any]) -> str:
     expect(callable(make_cache), "ожидается функция make_cache(service), а не значение.")
     try:
@@ -228,21 +248,14 @@ def check_make_cache(make_cache: Callable[[str], Any]) -> str:
     keys: list[str] = []
     with own_cache(local=False), quick_provider():
         try:
-            first, second, search = (_server_cache(make_cache, service)
-                                     for service in ("assistant", "assistant", "search"))
+            first = _server_cache(make_cache, "assistant")
+            kind = type(first.cache).__name__
+            if kind == "RedisCache":  # LiteLLM swallows Redis errors: a refused login looks like a plain miss
+                _expect_login(first.cache)
+            second, search = (_server_cache(make_cache, service) for service in ("assistant", "search"))
             expect(first is not second, "оба сервера получили один и тот же объект Cache, а у каждого сервера "
                                         "свой процесс и свой объект: создавайте кэш внутри make_cache.")
             keys = [cache.get_cache_key(model=MODEL, messages=messages) for cache in (first, search)]
-            kind = type(first.cache).__name__
-            if kind == "RedisCache":  # LiteLLM swallows Redis errors: a refused login looks like a plain miss
-                try:
-                    first.cache.redis_client.ping()
-                except redis.AuthenticationError:
-                    raise CheckFailed("Redis курса защищён паролем, а ваш кэш подключается без него: передайте адрес "
-                                 "целиком — url=REDIS (пароль в нём), а не только host и port.") from None
-                except redis.RedisError as error:
-                    raise CheckFailed(f"ваш кэш не может подключиться к Redis ({type(error).__name__}): "
-                                 "передайте адрес Redis курса — url=REDIS.") from None
             litellm.cache = first
             answer = _call(question)
             _expect_response(answer, question, "вызов через ваш кэш")

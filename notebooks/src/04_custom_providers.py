@@ -567,6 +567,7 @@ def arrival_times(model):
 with course.practice():
     arrival_times("openrouter/openai/gpt-4o-mini")  # разогрев: первый вызов модели в процессе дольше
     openrouter = arrival_times("openrouter/openai/gpt-4o-mini")
+arrival_times("practice/generate")  # и у своего провайдера
 custom = arrival_times("practice/generate")
 start = time.perf_counter()
 litellm.completion(model="practice/generate", messages=M, max_tokens=60)

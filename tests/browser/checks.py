@@ -118,3 +118,15 @@ def assert_widgets_live(nb: NotebookPage, render_timeout_s: float = 15, change_t
                      f"{change_timeout_s:.0f} s: the widgets are not connected to the kernel, or the handler "
                      "redraws exactly what was shown (then a learner sees nothing happen either)")
     return f"{kind} «{label}» ({changed} DOM changes)"
+
+
+def check_lesson_run(nb: NotebookPage, notebook: Path, artifacts: Path) -> str:
+    """The generic checks after Run All: a clean run, live widgets, a screenshot, nothing saved by JupyterLab.
+    Returns what was operated."""
+    try:
+        assert_clean_run(nb.settle_widgets(), notebook)
+        operated = assert_widgets_live(nb)
+    finally:
+        nb.screenshot(artifacts / f"{notebook.stem}.png")
+    assert not nb.saved_by_lab(), "JupyterLab saved the notebook over the committed one (autosave must be off)"
+    return operated

@@ -82,14 +82,14 @@ def page(browser) -> Iterator[object]:
 
 @pytest.fixture(scope="package")
 def start_lab() -> Iterator[Callable[..., LabServer]]:
-    """Start JupyterLab servers on the notebooks folder; every one is stopped at session end."""
+    """Start JupyterLab servers (on the notebooks folder unless told); every one is stopped at session end."""
     servers: list[LabServer] = []
     homes: list[str] = []
 
-    def start(disabled_extensions: tuple[str, ...] = ()) -> LabServer:
+    def start(disabled_extensions: tuple[str, ...] = (), root_dir: Path = NOTEBOOKS) -> LabServer:
         home = tempfile.mkdtemp(prefix="course-lab-")
         homes.append(home)
-        server = LabServer(root_dir=NOTEBOOKS, home=Path(home), disabled_extensions=disabled_extensions)
+        server = LabServer(root_dir=root_dir, home=Path(home), disabled_extensions=disabled_extensions)
         servers.append(server)
         server.start()
         return server

@@ -5,8 +5,9 @@ makes a prediction by clicking an option and runs the experiment (0.6: the revea
 «✅ верно»), operates the panel as section 0.7 asks, solves exercise 0.1 first wrongly then
 with the solution from the collapsed solutions block at the end of the lesson, answers a
 quiz question by clicking, and restarts the kernel (0.9). Every step is checked against the
-lesson's own words. Lesson-specific on purpose; the generic checks of every lesson are in
-``test_notebooks_in_browser.py``.
+lesson's own words. Lesson-specific on purpose; the generic checks of every lesson
+(``checks.check_lesson_run``) are made here, right after Run All, so lesson 00
+runs in the browser once.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from .checks import assert_clean_run
+from .checks import check_lesson_run
 from .conftest import NOTEBOOKS
 from .lab import NotebookPage
 
@@ -56,7 +57,7 @@ def test_lesson_00_first_hour(lab, page, artifacts: Path) -> None:
     assert "Режим: офлайн" in nb.output_text(setup)
 
     nb.run_all()
-    assert_clean_run(nb.settle_widgets(), LESSON)
+    check_lesson_run(nb, LESSON, artifacts)  # what every lesson must show after Run All (widgets operated)
     shot = False
     try:
         banner = nb.output_text(setup)
