@@ -63,10 +63,10 @@ def master_key() -> str:
     return _master_key[0]
 
 
-def gateway_env(provider: PracticeProvider, redis: str | None = None) -> dict[str, str]:
+def gateway_env(provider: PracticeProvider, redis: str | None = None, key: str | None = None) -> dict[str, str]:
     """Environment of a replica: what the ``os.environ/...`` references of the config read."""
     env = {k: v for k, v in child_env().items() if k not in ("DATABASE_URL", "DIRECT_URL")}
-    env.update(LITELLM_MASTER_KEY=master_key(), LITELLM_LOCAL_MODEL_COST_MAP="True", PRACTICE_KEY=provider.key,
+    env.update(LITELLM_MASTER_KEY=key or master_key(), LITELLM_LOCAL_MODEL_COST_MAP="True", PRACTICE_KEY=provider.key,
                NO_DOCS="True", NO_REDOC="True", LITELLM_MODE="PRODUCTION")
     for name in DEPLOYMENTS:
         env[f"PRACTICE_{name.upper()}"] = provider.api_base("openai", deployment=name)
@@ -117,10 +117,11 @@ class Gateway:
 
 
 def start_gateway(provider: PracticeProvider, config: Path | str = CONFIG, *, redis: str | None = None,
-                  name: str = "a") -> Gateway:
+                  name: str = "a", key: str | None = None) -> Gateway:
     """Start one proxy replica with ``config`` and wait until it is live.
 
     ``redis``: URL of the Redis the config's ``os.environ/REDIS_*`` references point to.
+    ``key``: the master key (default: :func:`master_key`).
     """
     missing = missing_packages()
     if missing:
@@ -138,8 +139,8 @@ def start_gateway(provider: PracticeProvider, config: Path | str = CONFIG, *, re
     with open(log, "ab") as out:
         process = guard.spawn([sys.executable, "-m", "litellm.proxy.proxy_cli", "--config", str(config),
                                "--host", "127.0.0.1", "--port", str(port)],
-                              log=log, env=gateway_env(provider, redis), stdout=out)
-    gateway = Gateway(f"http://127.0.0.1:{port}", master_key(), process, log)
+                              log=log, env=gateway_env(provider, redis, key), stdout=out)
+    gateway = Gateway(f"http://127.0.0.1:{port}", key or master_key(), process, log)
     atexit.register(guard.stop, process)
     deadline = started + READY_TIMEOUT_S
     while not gateway.alive():
