@@ -275,14 +275,14 @@ def test_a_request_without_a_key_gets_a_plain_500(pairs, quiet) -> None:
     assert quiet.requests() == 0
 
 
-def test_a_huge_body_is_refused_by_the_tpm_limit_before_the_provider(pairs, quiet) -> None:
-    """The gateway has no body limit of its own; 20 MB of text is refused by the deployment's tpm
-    (200000) before the call, with 429. (Without a tpm limit it would go upstream.)"""
-    huge = b'{"model": "assistant", "messages": [{"role": "user", "content": "' + b"a " * 5_000_000 + b'"}]}'
+def test_a_huge_body_is_forwarded_and_refused_upstream(pairs, quiet) -> None:
+    """The gateway has no body limit of its own: 20 MB reach the provider, whose 413 comes back
+    (fallbacks switched off for this request, else the last fallback's error is the answer)."""
+    huge = (b'{"model": "assistant", "disable_fallbacks": true, "messages": [{"role": "user", "content": "'
+            + b"a" * 20_000_000 + b'"}]}')
     status, text = post(pairs["alone"][1], huge, timeout=60)
-    message = json.loads(text)["error"]["message"]
-    assert status == 429 and "TPM limit=200000" in message, message[:300]
-    assert quiet.requests() == 0
+    assert status == 413, text[:300]
+    assert "OpenAIException - Тело запроса больше 1000000 байт" in json.loads(text)["error"]["message"]
 
 
 # --- processes -----------------------------------------------------------------------------
