@@ -86,6 +86,7 @@ class Gateway:
     process: subprocess.Popen = field(repr=False)
     log: Path = field(repr=False)
     started_s: float = 0.0  # seconds from launch to a live /health/liveliness
+    provider_url: str = ""  # the practice provider its deployments point to
 
     def client(self, **options: Any):
         """An ``openai.OpenAI`` client pointed at this replica (its base URL and master key)."""
@@ -140,7 +141,7 @@ def start_gateway(provider: PracticeProvider, config: Path | str = CONFIG, *, re
         process = guard.spawn([sys.executable, "-m", "litellm.proxy.proxy_cli", "--config", str(config),
                                "--host", "127.0.0.1", "--port", str(port)],
                               log=log, env=gateway_env(provider, redis, key), stdout=out)
-    gateway = Gateway(f"http://127.0.0.1:{port}", key or master_key(), process, log)
+    gateway = Gateway(f"http://127.0.0.1:{port}", key or master_key(), process, log, provider_url=provider.url)
     atexit.register(guard.stop, process)
     deadline = started + READY_TIMEOUT_S
     while not gateway.alive():
@@ -200,3 +201,13 @@ def without_redis(config: dict[str, Any]) -> dict[str, Any]:
     if "cache_params" in litellm_settings:
         litellm_settings["cache_params"] = {"type": "local", "ttl": litellm_settings["cache_params"].get("ttl", 600)}
     return {**config, "router_settings": router, "litellm_settings": litellm_settings}
+
+
+def running_replica(provider: PracticeProvider) -> Gateway:
+    """A live replica of this kernel on ``provider`` (the lesson's own), else a new one started
+    with the config without Redis (used by the checkers of lesson 08)."""
+    for replica in _running:
+        if replica.alive() and replica.provider_url == provider.url:
+            return replica
+    config = write_config(without_redis(load_config()), state_dir() / "gateway" / "config-checks.yaml")
+    return start_gateway(provider, config, name="checks")
