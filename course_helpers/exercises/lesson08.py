@@ -142,13 +142,12 @@ async def _drive_router(settings: Any, p: Any) -> str:
     return "Router с вашими router_settings повторил сбой, перешёл на backup и удержал rpm 4 у free."
 
 
-def router_settings() -> dict[str, Any]:
-    """The reference: the router_settings of the lesson's config.yaml, without Redis."""
-    return {
-        "num_retries": 1,
-        "fallbacks": [{"assistant": ["backup"]}],
-        "optional_pre_call_checks": ["enforce_model_rate_limits"],
-    }
+# the reference: the router_settings of the lesson's config.yaml, without Redis
+ROUTER_SETTINGS: dict[str, Any] = {
+    "num_retries": 1,
+    "fallbacks": [{"assistant": ["backup"]}],
+    "optional_pre_call_checks": ["enforce_model_rate_limits"],
+}
 
 
 def _no_fallbacks() -> dict[str, Any]:
@@ -168,7 +167,7 @@ register(Exercise(
     id="08.1",
     title="router_settings для шлюза",
     check=check_router_settings,
-    reference=router_settings,
+    reference=ROUTER_SETTINGS,
     answer_name="router_settings",
     hints=[
         "Раздел router_settings — это аргументы litellm.Router: прокси передаёт их как Router(**router_settings). "
