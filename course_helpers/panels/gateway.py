@@ -22,6 +22,7 @@ class GatewayPanel:
         self.question = widgets.Text(value=question, description="Вопрос:", layout=widgets.Layout(width="420px"))
         self.send_button = widgets.Button(description="Отправить", button_style="primary", icon="paper-plane")
         self.result = widgets.HTML(message_html("Выберите реплику и группу и нажмите «Отправить».", None))
+        self.sent = 0
         self.send_button.on_click(lambda _: self.send())
         self.widget = panel(widgets.VBox([widgets.HBox([self.replica, self.group]), self.question,
                                           self.send_button, self.result]))
@@ -40,6 +41,8 @@ class GatewayPanel:
             status, text, headers = e.status_code, str(e)[:300], e.response.headers
         shown = {k: v for k, v in headers.items() if k.startswith("x-litellm-")
                  and k not in ("x-litellm-call-id", "x-litellm-response-duration-ms", "x-litellm-overhead-duration-ms")}
-        self.result.value = message_html(f"{status}: {text}", status == 200) + table_html(
+        self.sent += 1
+        note = f"Запрос №{self.sent} · реплика {self.replica.value} · группа {self.group.value} → {status}: {text}"
+        self.result.value = message_html(note, status == 200) + table_html(
             ["заголовок", "значение"], sorted(shown.items()))
         return {"status": status, "headers": shown}
