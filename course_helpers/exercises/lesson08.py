@@ -98,6 +98,8 @@ def _router(settings: dict[str, Any], p: Any) -> litellm.Router:
 
 
 def check_router_settings(settings: Any) -> str:
+    if callable(settings):  # a function that builds the dict is fine too
+        settings = settings()
     with clean_check():
         # a rate-limit handler left by an earlier Router would keep this Router from adding its own
         litellm.callbacks[:] = [c for c in litellm.callbacks if not isinstance(c, ModelRateLimitingCheck)]
@@ -281,7 +283,7 @@ def _provider_model(url: str, key: str, question: str) -> str:
     import openai
 
     client = openai.OpenAI(base_url=url, api_key=key)
-    return client.chat.completions.create(model="openai/gpt-4o-mini", messages=[{"role": "user", "content": question}]
+    return client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": question}]
                                           ).choices[0].message.content
 
 

@@ -387,7 +387,7 @@ from course_helpers import PRACTICE_KEY
 
 def ask_gateway(url, key, question):
     client = openai.OpenAI(base_url=url + "/chat/completions", api_key=PRACTICE_KEY)
-    response = client.chat.completions.create(model="openai/gpt-4o-mini",
+    response = client.chat.completions.create(model="gpt-4o-mini",
                                               messages=[{"role": "user", "content": question}])
     return response.choices[0].message.content
 
