@@ -41,6 +41,7 @@ LESSONS = {
     "05": "Роутинг и балансировка",
     "06": "Бюджеты и расходы",
     "07": "Практическое задание",
+    "08": "Шлюз: LiteLLM Proxy",
 }
 # Variables that would silently redirect LiteLLM away from the practice provider.
 _REDIRECTS = ("OPENAI_BASE_URL", "OPENROUTER_API_BASE", "OPENAI_API_BASE")

@@ -40,7 +40,7 @@ CELL = re.compile(r"^# %%(?P<md> \[markdown\])?(?:\s+tags=(?P<tags>\[.*\]))?\s*$
 LESSONS = {
     "00_start": "Старт", "01_caching": "Кэширование", "02_errors": "Ошибки", "03_fallbacks": "Резервные модели",
     "04_custom_providers": "Свои провайдеры", "05_routing": "Роутинг", "06_budgets": "Бюджеты",
-    "07_practical_task": "Практическое задание",
+    "07_practical_task": "Практическое задание", "08_gateway": "Шлюз",
 }
 
 

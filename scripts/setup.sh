@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Подготовка окружения курса (идемпотентно): .venv с пакетами из requirements.txt,
+# Подготовка окружения курса (идемпотентно): .venv с пакетами из requirements.txt и requirements-proxy.txt
+# (LiteLLM Proxy для урока 08),
 # а если мы root на Debian/Ubuntu — ещё redis-server (уроки 01 и 05), bubblewrap (песочница
 # грейдера) и, с флагом --browser, chromium (браузерные тесты). Повторный запуск ничего не переустанавливает.
 set -euo pipefail
@@ -37,11 +38,12 @@ fi
 
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 stamp=.venv/.requirements.sha256
-sum=$(cat requirements.txt pyproject.toml | sha256sum | cut -d' ' -f1)
+sum=$(cat requirements.txt requirements-proxy.txt pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$sum" ]; then
   echo "Ставлю пакеты Python в .venv (первый раз — пара минут)…"
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q -r requirements.txt
+  .venv/bin/python -m pip install -q -r requirements-proxy.txt  # урок 08: шлюз (+~45 МБ)
   echo "$sum" > "$stamp"
 fi
 # Ядро курса: короткие трассировки, русские подсказки и локальная таблица цен даже до start_lesson.
