@@ -53,6 +53,24 @@ def missing_packages() -> list[str]:
     return [package for module, package in PROXY_MODULES.items() if importlib.util.find_spec(module) is None]
 
 
+def packages_problem() -> str | None:
+    """What to run when the proxy's packages are missing (Russian), or None when they are all there."""
+    missing = missing_packages()
+    if not missing:
+        return None
+    return ("Для урока 08 нужны пакеты LiteLLM Proxy, их нет в этом окружении: " + ", ".join(missing) + ".\n"
+            "Запустите в терминале из папки курса:\n"
+            "    .venv/bin/pip install -r requirements-proxy.txt\n"
+            "(или ещё раз scripts/setup.sh), затем перезапустите ядро (Kernel → Restart).")
+
+
+def check_packages() -> None:
+    """Lesson 08's setup cell: print what to install if the proxy's packages are missing (nothing otherwise)."""
+    problem = packages_problem()
+    if problem:
+        print("⚠️ " + problem)
+
+
 def master_key() -> str:
     """The gateway's master key: ``LITELLM_MASTER_KEY`` if set, else a random one for this kernel.
 
@@ -124,14 +142,9 @@ def start_gateway(provider: PracticeProvider, config: Path | str = CONFIG, *, re
     ``redis``: URL of the Redis the config's ``os.environ/REDIS_*`` references point to.
     ``key``: the master key (default: :func:`master_key`).
     """
-    missing = missing_packages()
-    if missing:
-        raise GatewayUnavailable(
-            "Для урока 08 нужны пакеты LiteLLM Proxy, их нет в этом окружении: " + ", ".join(missing) + ".\n"
-            "Запустите в терминале из папки курса:\n"
-            "    .venv/bin/pip install -r requirements-proxy.txt\n"
-            "(или ещё раз scripts/setup.sh), затем перезапустите ядро (Kernel → Restart)."
-        )
+    problem = packages_problem()
+    if problem:
+        raise GatewayUnavailable(problem)
     port = _free_port()
     log = state_dir() / "logs" / f"gateway-{name}-{os.getpid()}.log"
     log.parent.mkdir(parents=True, exist_ok=True)

@@ -128,6 +128,18 @@ def test_missing_proxy_packages_give_a_russian_instruction(course, monkeypatch) 
     assert "websockets, apscheduler" in str(error.value) and "перезапустите ядро" in str(error.value)
 
 
+def test_the_lessons_setup_cell_says_what_to_install(monkeypatch, capsys) -> None:
+    """The setup cell of lesson 08 calls check_packages(): silent when the packages are there, the same
+    instruction as start_gateway when they are not."""
+    gateway.check_packages()
+    assert capsys.readouterr().out == ""
+    monkeypatch.setattr(gateway, "missing_packages", lambda: ["mcp"])
+    gateway.check_packages()
+    out = capsys.readouterr().out
+    assert out.startswith("⚠️ Для урока 08 нужны пакеты LiteLLM Proxy") and "pip install -r requirements-proxy.txt" in out
+    assert "check_packages()" in next((Path(__file__).parent.parent / "notebooks" / "src").glob("08_*.py")).read_text()
+
+
 def test_the_course_requirements_are_what_the_proxy_imports() -> None:
     """Without any one module of requirements-proxy.txt, ``litellm --config`` cannot start."""
     assert gateway.missing_packages() == []

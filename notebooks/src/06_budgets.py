@@ -30,6 +30,7 @@ course = start_lesson("06")
 
 import asyncio
 import time
+from datetime import datetime
 
 import litellm
 from litellm.integrations.custom_logger import CustomLogger
@@ -130,9 +131,13 @@ class CostLog(CustomLogger):
     def __init__(self):
         super().__init__()
         self.events = []
+        self.since = datetime.now()
 
     def log_success_event(self, kwargs, response_obj, start_time, end_time):
-        self.events.append((kwargs.get("response_cost"), kwargs.get("cache_hit")))
+        # LiteLLM зовёт колбэки в фоновом потоке: событие вызова из прошлой ячейки может прийти уже
+        # сюда. Считаем только вызовы, начатые после создания счётчика.
+        if start_time >= self.since:
+            self.events.append((kwargs.get("response_cost"), kwargs.get("cache_hit")))
 
 
 saved_callbacks = save_callbacks()

@@ -36,8 +36,9 @@ import matplotlib.pyplot as plt
 import openai
 
 from course_helpers import check, hint, predict, progress, quiz, redis_url, reveal, solution
-from course_helpers.gateway import CONFIG, load_config, start_gateways, without_redis, write_config
+from course_helpers.gateway import CONFIG, check_packages, load_config, start_gateways, without_redis, write_config
 
+check_packages()  # нет пакетов LiteLLM Proxy — скажет, что запустить
 print("litellm", version("litellm"), "· openai", version("openai"))
 
 # %% [markdown]
