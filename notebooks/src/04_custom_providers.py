@@ -553,6 +553,7 @@ import matplotlib.pyplot as plt
 register(provider_name="practice", base_url=GEN)
 for model_id in ("practice/generate", "openai/gpt-4o-mini"):
     course.provider.set_latency(model_id, base_ms=200, per_token_ms=20, jitter=0)
+course.provider.set_latency_scale(1)  # именно эти задержки, без ускорения (reset() в конце ячейки вернёт всё)
 
 
 def arrival_times(model):
