@@ -148,7 +148,7 @@ def start_gateway(provider: PracticeProvider, config: Path | str = CONFIG, *, re
     port = _free_port()
     log = state_dir() / "logs" / f"gateway-{name}-{os.getpid()}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
-    log.write_text("", encoding="utf-8")
+    log.write_text("", encoding="utf-8")  # this start's log only (guard.spawn appends)
     started = time.monotonic()
     with open(log, "ab") as out:
         process = guard.spawn([sys.executable, "-m", "litellm.proxy.proxy_cli", "--config", str(config),
@@ -182,12 +182,6 @@ def start_gateways(provider: PracticeProvider, config: Path | str = CONFIG, *, n
             gateway.stop()
         raise next(e for e in errors if e is not None)
     return gateways
-
-
-def stop_gateways() -> None:
-    """Stop every replica this process started."""
-    for gateway in list(_running):
-        gateway.stop()
 
 
 def load_config(path: Path | str = CONFIG) -> dict[str, Any]:
