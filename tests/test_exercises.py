@@ -1,4 +1,9 @@
-"""Every exercise's checker accepts its reference solution and rejects its wrong answers."""
+"""Every exercise's checker rejects its wrong answers and greets a stub kindly; hints and solutions print.
+
+That each checker accepts its reference solution is checked where a learner meets it: the reference's source
+(what ``solution(id)`` prints), pasted into a real kernel after the lesson's setup cell, must pass ``check``
+(``test_solutions_paste.py``); the same reference run in this process here as well cost ~50 s a run for no
+extra assurance. Alternative right answers: ``test_checkers_NN.py``."""
 
 from __future__ import annotations
 
@@ -12,12 +17,6 @@ EXERCISES = exercises()
 def test_every_lesson_has_exercises() -> None:
     lessons = {exercise_id.split(".")[0] for exercise_id in EXERCISES}
     assert "00" in lessons
-
-
-@pytest.mark.parametrize("exercise_id", list(EXERCISES))
-def test_reference_passes(course, exercise_id: str) -> None:
-    result = run_check(exercise_id, EXERCISES[exercise_id].reference)
-    assert result.status == "passed", result.message
 
 
 @pytest.mark.parametrize("exercise_id", list(EXERCISES))

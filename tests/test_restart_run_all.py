@@ -83,8 +83,9 @@ class Run(NamedTuple):
 def _nbval(path: Path, repo: Path, env: dict[str, str], record: Path) -> Run:
     """One Restart & Run All checked by nbval: ``pytest path`` in the sandbox ``repo`` (its pyproject's
     nbval options and sanitize file), a fresh kernel from the notebook's folder with environment ``env``."""
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:xdist", "-p", "tests.nbval_record", "--durations=0",
-               str(path.relative_to(repo))]
+    # Without the plugins nbval does not need: Hypothesis's alone costs ~1.2 s of CPU per run at import.
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:xdist", "-p", "no:hypothesispytest", "-p", "no:anyio",
+               "-p", "tests.nbval_record", "--durations=0", str(path.relative_to(repo))]
     done = subprocess.run(command, cwd=repo, env={**env, RECORD: str(record), KEEP_STATE: "1"},
                           capture_output=True, text=True, timeout=900)
     if not record.exists():
