@@ -105,11 +105,13 @@ class PracticeProvider:
         self._call("POST", "latency", {"model": model, "deployment": deployment or "*", "base_ms": base_ms,
                                        "per_token_ms": per_token_ms, "jitter": jitter})
 
-    def set_latency_scale(self, scale: float) -> float:
-        """Scale every latency: 1.0 realistic, 0.0 instant. Returns the scale it replaced."""
-        before = self._call("POST", "latency", {})["scale"]
+    def set_latency_scale(self, scale: float) -> None:
+        """Scale every latency: 1.0 realistic, 0.0 instant."""
         self._call("POST", "latency", {"scale": scale})
-        return before
+
+    def latency_scale(self) -> float:
+        """The current scale of every latency (``scripts/budget_overshoot.py`` restores it)."""
+        return self._call("POST", "latency", {})["scale"]
 
     def set_limits(self, model: str = "*", *, rpm: int | None = None, tpm: int | None = None,
                    deployment: str | None = None, retry_after: bool = True) -> None:

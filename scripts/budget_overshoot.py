@@ -156,7 +156,9 @@ def run(provider: PracticeProvider) -> list[Outcome]:
         label = f"overshoot-{n}"
         key = provider.create_key(label)
         guard = BudgetGuard(limit=LIMIT_REQUESTS * one, margin=0)
-        scale = provider.set_latency_scale(1) if scenario is _cancelled else None
+        scale = provider.latency_scale() if scenario is _cancelled else None
+        if scale is not None:
+            provider.set_latency_scale(1)
         try:
             result = scenario(guard, key)
             if asyncio.iscoroutine(result):

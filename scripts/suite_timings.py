@@ -38,7 +38,8 @@ LESSON_NUMBER = re.compile(r"_(\d\d)(?:_|\b)")
 # (stage, test modules or folders it is made of); the first match wins, the rest is "other".
 STAGES: list[tuple[str, tuple[str, ...]]] = [
     ("nbval", ("notebooks.",)),
-    ("restart-run-all", ("tests.test_restart_run_all",)),
+    ("restart-run-all", ("tests.test_restart_run_all",)),  # lesson 00 (nbval twice), negative control
+    ("nbval + JupyterLab", ("tests.browser.test_notebooks_in_browser",)),  # lessons 01+: Restart & Run All twice
     ("browser", ("tests.browser.",)),
     ("online notebooks", ("tests.test_online_notebooks",)),
     ("claims", ("tests.test_claims_",)),
@@ -69,7 +70,7 @@ def unit_of(stage: str, classname: str, name: str) -> str:
     """Notebook for notebook stages, lesson number for claims/checkers, else the test module."""
     if stage == "nbval":
         return classname.removeprefix("notebooks.").removesuffix(".ipynb")
-    if stage in ("restart-run-all", "browser", "online notebooks"):
+    if stage in ("restart-run-all", "nbval + JupyterLab", "browser", "online notebooks"):
         found = LESSON.search(name)
         return found.group(1) if found else f"({name.split('[')[0]})"
     if stage in ("claims", "checkers"):

@@ -10,10 +10,11 @@ Loaded by the root ``conftest.py`` (``pytest_plugins``).
   nbval, then the rest), so no long unit starts last and keeps the run waiting.
 * ``slow``: the browser tests and the Restart & Run All runs; ``scripts/test.sh --quick``
   deselects them (``-m "not slow"``).
-* No notebook runs more often than the checks need: the Restart & Run All test runs nbval itself,
-  twice, in a sandbox, so when it is selected for a notebook the same notebook's nbval cells are
-  not run a third time here (they are deselected, and the run's summary says so). The quick tier
-  and ``pytest notebooks/…`` run nbval directly.
+* No notebook runs more often than the checks need: the Restart & Run All tests run nbval themselves in
+  a sandbox (lesson 00: twice; every other lesson: once, then its second run in JupyterLab, which is also
+  its browser check), so when one is selected for a notebook, the same notebook's nbval cells are not run
+  again here (they are deselected, and the run's summary says so). The quick tier and
+  ``pytest notebooks/…`` run nbval directly.
 * A JUnit XML report (``--junitxml``) gets the run's setup time (``COURSE_SETUP_SECONDS``,
   set by ``scripts/test.sh``), date, machine and load average as properties, for
   ``scripts/suite_timings.py``.
@@ -34,11 +35,12 @@ SLOW = ("tests/browser/", "tests/test_restart_run_all.py::")
 # Tests that are each a work unit of their own: one lesson each, tens of seconds.
 ONE_UNIT_EACH = (
     "tests/test_restart_run_all.py::test_restart_and_run_all_twice[",
-    "tests/browser/test_notebooks_in_browser.py::test_notebook_runs_in_jupyterlab[",
+    "tests/browser/test_notebooks_in_browser.py::test_restart_and_run_all_twice_second_in_jupyterlab[",
     "tests/test_online_notebooks.py::test_lesson_in_online_mode_shows_what_offline_shows[",
 )
 # Work units handed out first, in this order (longest first); the rest keep collection order.
 FIRST = (
+    "tests/browser/test_notebooks_in_browser.py::test_restart_and_run_all_twice_second_in_jupyterlab[",
     "tests/test_restart_run_all.py::test_restart_and_run_all_twice[",
     "tests/browser/",
     "tests/test_online_notebooks.py::test_lesson_in_online_mode_shows_what_offline_shows[",
@@ -63,17 +65,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.slow)
 
 
-RESTART = "tests/test_restart_run_all.py::test_restart_and_run_all_twice["
+# The Restart & Run All tests: each runs its notebook through nbval (lesson 00: twice; the others once, then
+# in JupyterLab).
+RESTART = ("tests/test_restart_run_all.py::test_restart_and_run_all_twice[",
+           "tests/browser/test_notebooks_in_browser.py::test_restart_and_run_all_twice_second_in_jupyterlab[")
 
 
 class NbvalOnce:
-    """Deselects nbval's cells of the notebooks whose Restart & Run All test (nbval, twice) is selected."""
+    """Deselects nbval's cells of the notebooks whose Restart & Run All test (which runs nbval) is selected."""
 
     covered: tuple[int, int] | None = None  # (cells, notebooks)
 
     @pytest.hookimpl(trylast=True)  # after ``-m`` and ``-k`` have deselected
     def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
-        twice = {item.nodeid[len(RESTART):-1] for item in items if item.nodeid.startswith(RESTART)}
+        twice = {item.nodeid.split("[", 1)[1][:-1] for item in items if item.nodeid.startswith(RESTART)}
         covered = [item for item in items if item.nodeid.startswith("notebooks/")
                    and Path(item.nodeid.split("::")[0]).stem in twice]
         if covered:
@@ -86,7 +91,7 @@ class NbvalOnce:
         if self.covered:
             cells, notebooks = self.covered
             terminalreporter.write_line(f"nbval: {cells} cells of {notebooks} notebooks ran inside Restart & Run All "
-                                        "(nbval twice per notebook, in a sandbox), not a third time on their own")
+                                        "(nbval in a sandbox, then a second run), not again on their own")
 
 
 def session_started_at(config: pytest.Config) -> float:

@@ -82,14 +82,17 @@ def page(browser) -> Iterator[object]:
 
 @pytest.fixture(scope="package")
 def start_lab() -> Iterator[Callable[..., LabServer]]:
-    """Start JupyterLab servers (on the notebooks folder unless told); every one is stopped at session end."""
+    """Start JupyterLab servers (on the notebooks folder unless told; ``env``: extra environment for the
+    server and its kernels); every one is stopped at session end."""
     servers: list[LabServer] = []
     homes: list[str] = []
 
-    def start(disabled_extensions: tuple[str, ...] = (), root_dir: Path = NOTEBOOKS) -> LabServer:
+    def start(disabled_extensions: tuple[str, ...] = (), root_dir: Path = NOTEBOOKS,
+              env: dict[str, str] | None = None) -> LabServer:
         home = tempfile.mkdtemp(prefix="course-lab-")
         homes.append(home)
-        server = LabServer(root_dir=root_dir, home=Path(home), disabled_extensions=disabled_extensions)
+        server = LabServer(root_dir=root_dir, home=Path(home), disabled_extensions=disabled_extensions,
+                           extra_env=env or {})
         servers.append(server)
         server.start()
         return server

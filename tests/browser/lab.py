@@ -61,6 +61,7 @@ class LabServer:
     root_dir: Path
     home: Path  # an empty folder for this server's config / data / runtime / settings
     disabled_extensions: tuple[str, ...] = ()
+    extra_env: dict[str, str] = field(default_factory=dict)  # for the server and its kernels (a sandbox's)
     token: str = field(default_factory=lambda: secrets.token_hex(16))
     port: int = 0
     process: subprocess.Popen | None = None
@@ -88,7 +89,7 @@ class LabServer:
             labconfig.mkdir(exist_ok=True)
             (labconfig / "page_config.json").write_text(
                 json.dumps({"disabledExtensions": {name: True for name in self.disabled_extensions}}), encoding="utf-8")
-        self.env = {**os.environ, "JUPYTER_CONFIG_DIR": str(dirs["config"]), "JUPYTER_DATA_DIR": str(dirs["data"]),
+        self.env = {**os.environ, **self.extra_env, "JUPYTER_CONFIG_DIR": str(dirs["config"]), "JUPYTER_DATA_DIR": str(dirs["data"]),
                     "JUPYTER_RUNTIME_DIR": str(dirs["runtime"]), "IPYTHONDIR": str(dirs["ipython"]),
                     "JUPYTER_PLATFORM_DIRS": "1"}
         return self.env
@@ -103,6 +104,8 @@ class LabServer:
                        f"--ServerApp.root_dir={self.root_dir}", "--expose-app-in-browser",
                        f"--LabApp.user_settings_dir={self.home / 'settings'}",
                        f"--LabApp.workspaces_dir={self.home / 'workspaces'}",
+                       # the checkpoint JupyterLab makes on opening a notebook: here, not next to the notebook
+                       f"--FileCheckpoints.checkpoint_dir={self.home / 'checkpoints'}",
                        "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
             with open(self.log_path, "ab") as log:
                 self.process = subprocess.Popen(command, cwd=self.root_dir, env=env, stdin=subprocess.DEVNULL,
@@ -481,6 +484,10 @@ class NotebookPage:
         }""", [self.name, index])
         self._poll(_RUN_DONE, bool, timeout_s, f"{self.name}: cell {index} did not finish")
         return self.output_text(index)
+
+    def notebook_json(self) -> dict[str, Any]:
+        """The notebook as JupyterLab holds it now (nbformat JSON: every cell's outputs as shown), unsaved."""
+        return self.page.evaluate(_FIND + "(path) => findPanel(path).context.model.toJSON()", self.name)
 
     def output_text(self, index: int) -> str:
         return self.page.evaluate(_FIND + """

@@ -1,10 +1,18 @@
-"""Every lesson, in real JupyterLab and Chromium: Run All, then what the learner sees.
+"""Every lesson, in real JupyterLab and Chromium, as the second run of its Restart & Run All.
 
-Parametrized by glob, so a lesson added later is covered without editing this file. Lesson 00
-is the one exception: ``test_first_hour.py`` runs it in the browser as a newcomer does and makes
-these same generic checks there, so it is not run a second time here.
-The negative control proves the widget check can fail: with the JupyterLab widget
-extension disabled, the same check on a notebook with a widget panel must fail.
+For each lesson but 00: nbval runs it in a sandboxed copy of the repo (``restart_run.nbval_run``: every
+cell prints what the stored notebook shows), then JupyterLab runs it again from the same sandbox with the
+same course state, as a learner who runs a lesson a second time. That second run must show what the first
+printed (cell by cell, after the nbval sanitize rules; read from JupyterLab's own notebook model, which is
+what the page shows), raise nothing outside ``raises-exception`` cells, pass the generic checks of what a
+learner sees (``checks.check_lesson_run``: widgets operated, plots drawn, a screenshot), and leave no file
+in the repo. So each lesson executes twice per full run, not three times (nbval twice, then the browser).
+Lesson 00 is the exception: ``test_first_hour.py`` runs it in the browser as a newcomer does and makes the
+same generic checks there; ``tests/test_restart_run_all.py`` runs it through nbval twice.
+
+Parametrized by glob, so a lesson added later is covered without editing this file. The negative
+controls prove the checks can fail: a second run that prints something else, errs, or leaves a file is
+caught in the browser too; with the JupyterLab widget extension disabled, the widget check fails.
 """
 
 from __future__ import annotations
@@ -15,34 +23,69 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from .checks import assert_clean_run, assert_widgets_live, check_lesson_run
-from .conftest import NOTEBOOKS
-from .lab import WIDGETS_EXTENSION, NotebookPage
+from restart_run import (FIRST_HOUR, NOTEBOOK_FILES, SECOND_RUN_IN_BROWSER, assert_nothing_left, assert_ran_clean,
+                         assert_same_as_first, imported_from, leftovers, make_sandbox, nbval_run, problems,
+                         write_negative_control)
 
-NOTEBOOK_FILES = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
-RUN_BY_FIRST_HOUR = "00_start.ipynb"  # test_first_hour.py runs it and calls check_lesson_run
+from .checks import assert_clean_run, assert_widgets_live, check_lesson_run
+from .lab import WIDGETS_EXTENSION, NotebookPage
 
 
 def test_there_are_notebooks() -> None:
-    assert NOTEBOOK_FILES, f"no notebooks/[0-9][0-9]_*.ipynb in {NOTEBOOKS}"
-    assert RUN_BY_FIRST_HOUR in {n.name for n in NOTEBOOK_FILES}
+    assert NOTEBOOK_FILES and FIRST_HOUR in {n.name for n in NOTEBOOK_FILES}
 
 
-@pytest.mark.parametrize("notebook", [n for n in NOTEBOOK_FILES if n.name != RUN_BY_FIRST_HOUR],
-                         ids=lambda p: p.stem)
-def test_notebook_runs_in_jupyterlab(lab, page, artifacts: Path, notebook: Path) -> None:
-    nb = NotebookPage(page, lab, notebook.name)
-    start = time.monotonic()
-    nb.open()
-    opened = time.monotonic()
+def _second_run_in_lab(start_lab, page, repo: Path, env: dict[str, str], name: str,
+                       check: bool, artifacts: Path) -> tuple[nbformat.NotebookNode, str]:
+    """Run All of ``repo/notebooks/name`` in a JupyterLab on the sandbox (its kernels get ``env``); the notebook
+    as JupyterLab holds it right after the run, and what the generic checks operated (``check``)."""
+    server = start_lab(root_dir=repo / "notebooks", env={k: env[k] for k in ("PYTHONPATH", "PYTHONDONTWRITEBYTECODE",
+                                                                                 "COURSE_STATE_DIR")})
+    nb = NotebookPage(page, server, name)
     try:
+        nb.open()
         nb.run_all()
-        ran = time.monotonic()
-        operated = check_lesson_run(nb, notebook, artifacts)
+        shown = nbformat.from_dict(nb.notebook_json())
+        operated = check_lesson_run(nb, repo / "notebooks" / name, artifacts) if check else ""
     finally:
         nb.shutdown_kernel()
-    print(f"{notebook.name}: open {opened - start:.1f} s, run all {ran - opened:.1f} s, "
-          f"total {time.monotonic() - start:.1f} s; operated {operated}")
+        server.stop()
+    return shown, operated
+
+
+@pytest.mark.parametrize("notebook", SECOND_RUN_IN_BROWSER, ids=lambda p: p.stem)
+def test_restart_and_run_all_twice_second_in_jupyterlab(start_lab, page, artifacts: Path, notebook: Path,
+                                                        tmp_path: Path) -> None:
+    repo, env = make_sandbox(tmp_path)
+    path = repo / "notebooks" / notebook.name
+    where = imported_from(path.parent, env)
+    assert where.startswith(str(repo)), where
+    start = time.monotonic()
+    first = nbval_run(path, repo, env, tmp_path / "first.ipynb")
+    assert first.passed, f"{notebook.name}, first run (nbval):\n{first.report}"
+    assert_ran_clean(notebook.name, "first", first.nb)
+    ran = time.monotonic()
+    shown, operated = _second_run_in_lab(start_lab, page, repo, env, notebook.name, True, artifacts)
+    assert_ran_clean(notebook.name, "second (JupyterLab)", shown)
+    assert_same_as_first(notebook.name, first.nb, shown)
+    assert_nothing_left(notebook.name, leftovers(repo))
+    print(f"{notebook.name}: nbval {ran - start:.1f} s, JupyterLab {time.monotonic() - ran:.1f} s; operated {operated}")
+
+
+def test_second_run_in_jupyterlab_can_fail(start_lab, page, artifacts: Path, tmp_path: Path) -> None:
+    """Negative control: the notebook that keeps state, writes a file, errs and has a tagged cell that does
+    not raise (``restart_run.write_negative_control``), run first by nbval and then in JupyterLab."""
+    repo, env = make_sandbox(tmp_path)
+    path = write_negative_control(repo)
+    first = nbval_run(path, repo, env, tmp_path / "first.ipynb")
+    assert not first.passed and "ZeroDivisionError" in first.report
+    shown, _ = _second_run_in_lab(start_lab, page, repo, env, path.name, False, artifacts)
+    found = problems(shown)  # JupyterLab's Run All stops at an untagged error: the tagged cells after it never ran
+    assert "ZeroDivisionError" in found[0] and all("raised nothing" in f for f in found[1:]) and len(found) == 3, found
+    assert [c.execution_count for c in shown.cells][2:] == [None, None]
+    with pytest.raises(AssertionError, match="prints something else when run again"):
+        assert_same_as_first(path.name, first.nb, shown)  # «запуск 1» / «запуск 2»
+    assert [line.split() for line in leftovers(repo)] == [["??", "notebooks/leftover.txt"]]
 
 
 PANEL = """import ipywidgets as widgets
