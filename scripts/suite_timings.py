@@ -38,8 +38,9 @@ LESSON_NUMBER = re.compile(r"_(\d\d)(?:_|\b)")
 # (stage, test modules or folders it is made of); the first match wins, the rest is "other".
 STAGES: list[tuple[str, tuple[str, ...]]] = [
     ("nbval", ("notebooks.",)),
-    ("restart-run-all", ("tests.test_restart_run_all",)),  # lesson 00 (nbval twice), negative control
-    ("nbval + JupyterLab", ("tests.browser.test_notebooks_in_browser",)),  # lessons 01+: Restart & Run All twice
+    ("restart-run-all", ("tests.test_restart_run_all",)),  # the negative control (nbval twice)
+    # Restart & Run All twice: nbval, then JupyterLab (lesson 00: in the first-hour test)
+    ("nbval + JupyterLab", ("tests.browser.test_notebooks_in_browser", "tests.browser.test_first_hour")),
     ("browser", ("tests.browser.",)),
     ("online notebooks", ("tests.test_online_notebooks",)),
     ("claims", ("tests.test_claims_",)),

@@ -1,7 +1,8 @@
-"""The pieces of Restart & Run All shared by ``test_restart_run_all.py`` (lesson 00 and the negative
-control: nbval twice) and ``browser/test_notebooks_in_browser.py`` (lessons 01+: nbval, then the second
-run in JupyterLab): a sandboxed copy of the repo, one nbval run of a notebook in it, and the checks of
-what a run printed and left behind.
+"""The pieces of Restart & Run All shared by the browser tests that run every lesson twice
+(``browser/test_notebooks_in_browser.py``; lesson 00: ``browser/test_first_hour.py``: nbval first, then the
+second run in JupyterLab) and by ``test_restart_run_all.py`` (their negative control, nbval twice): a
+sandboxed copy of the repo, one nbval run of a notebook in it, and the checks of what a run printed and
+left behind.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from nbval_record import NOT_RUN, RECORD
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 NOTEBOOK_FILES = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
-# Lesson 00 runs in the browser in ``browser/test_first_hour.py``, as a newcomer meets it, so its Restart & Run
-# All is nbval twice; every other lesson's second run is in JupyterLab (``browser/test_notebooks_in_browser.py``).
+# Lesson 00's second run is the newcomer's hour in ``browser/test_first_hour.py``; every other lesson's is the
+# generic one in ``browser/test_notebooks_in_browser.py``.
 FIRST_HOUR = "00_start.ipynb"
 SECOND_RUN_IN_BROWSER = [n for n in NOTEBOOK_FILES if n.name != FIRST_HOUR]
 SANITIZE = ROOT / "tests" / "nbval_sanitize.cfg"
@@ -106,26 +107,27 @@ def problems(nb: nbformat.NotebookNode) -> list[str]:
 
 
 def visible_text(nb: nbformat.NotebookNode) -> list[tuple[int, str]]:
-    """What each compared cell shows (streams, text/plain, errors), sanitized as nbval does."""
+    """What each compared cell shows, sanitized as nbval does: its stdout, then its stderr, each joined in order,
+    then its results and errors in order. Streams apart from the rest, as nbval compares them (it merges a
+    cell's stdout into one output): JupyterLab keeps text printed after a plot after the plot."""
     shown = []
     for i, cell in enumerate(nb.cells):
         if cell.cell_type != "code" or any(m in cell.source for m in IGNORE_MARKERS) \
                 or any(t in tags(cell) for t in IGNORE_TAGS):
             continue
-        parts = []
+        streams, rest = {"stdout": [], "stderr": []}, []
         for output in cell.outputs:
             if output.output_type == "stream":
-                parts.append(output.text)
+                streams[output.name].append(output.text)
             elif output.output_type in ("execute_result", "display_data"):
                 data = output.get("data", {})
                 if "application/vnd.jupyter.widget-view+json" not in data:  # widget reprs hold model ids
-                    parts.append(data.get("text/plain", ""))
+                    rest.append(data.get("text/plain", ""))
             elif output.output_type == "error":
-                parts.append(f"{output.ename}: {output.evalue}")
-        shown.append((i, sanitize("".join(parts))))
+                rest.append(f"{output.ename}: {output.evalue}")
+        shown.append((i, sanitize("".join(streams["stdout"]) + "\n[stderr]\n" + "".join(streams["stderr"])
+                                  + "\n[results]\n" + "\n".join(rest))))
     return shown
-
-
 
 
 def git(repo: Path, *args: str) -> str:

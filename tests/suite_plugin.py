@@ -11,8 +11,8 @@ Loaded by the root ``conftest.py`` (``pytest_plugins``).
 * ``slow``: the browser tests and the Restart & Run All runs; ``scripts/test.sh --quick``
   deselects them (``-m "not slow"``).
 * No notebook runs more often than the checks need: the Restart & Run All tests run nbval themselves in
-  a sandbox (lesson 00: twice; every other lesson: once, then its second run in JupyterLab, which is also
-  its browser check), so when one is selected for a notebook, the same notebook's nbval cells are not run
+  a sandbox, then the notebook's second run in JupyterLab (which is also its browser check; lesson 00's is
+  the first-hour test), so when one is selected for a notebook, the same notebook's nbval cells are not run
   again here (they are deselected, and the run's summary says so). The quick tier and
   ``pytest notebooks/…`` run nbval directly.
 * A JUnit XML report (``--junitxml``) gets the run's setup time (``COURSE_SETUP_SECONDS``,
@@ -34,14 +34,13 @@ import pytest
 SLOW = ("tests/browser/", "tests/test_restart_run_all.py::")
 # Tests that are each a work unit of their own: one lesson each, tens of seconds.
 ONE_UNIT_EACH = (
-    "tests/test_restart_run_all.py::test_restart_and_run_all_twice[",
     "tests/browser/test_notebooks_in_browser.py::test_restart_and_run_all_twice_second_in_jupyterlab[",
     "tests/test_online_notebooks.py::test_lesson_in_online_mode_shows_what_offline_shows[",
 )
 # Work units handed out first, in this order (longest first); the rest keep collection order.
 FIRST = (
     "tests/browser/test_notebooks_in_browser.py::test_restart_and_run_all_twice_second_in_jupyterlab[",
-    "tests/test_restart_run_all.py::test_restart_and_run_all_twice[",
+    "tests/browser/test_first_hour.py",
     "tests/browser/",
     "tests/test_online_notebooks.py::test_lesson_in_online_mode_shows_what_offline_shows[",
     "notebooks/",
@@ -65,10 +64,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.slow)
 
 
-# The Restart & Run All tests: each runs its notebook through nbval (lesson 00: twice; the others once, then
-# in JupyterLab).
-RESTART = ("tests/test_restart_run_all.py::test_restart_and_run_all_twice[",
-           "tests/browser/test_notebooks_in_browser.py::test_restart_and_run_all_twice_second_in_jupyterlab[")
+# The Restart & Run All tests, which run their notebook through nbval and then in JupyterLab: test id -> notebook.
+RESTART = "tests/browser/test_notebooks_in_browser.py::test_restart_and_run_all_twice_second_in_jupyterlab["
+FIRST_HOUR = "tests/browser/test_first_hour.py::test_lesson_00_first_hour"
+
+
+def _restart_notebook(nodeid: str) -> str | None:
+    """The notebook (stem) a Restart & Run All test runs, or None for any other test."""
+    if nodeid.startswith(RESTART):
+        return nodeid[len(RESTART):-1]
+    return "00_start" if nodeid == FIRST_HOUR else None
 
 
 class NbvalOnce:
@@ -78,7 +83,7 @@ class NbvalOnce:
 
     @pytest.hookimpl(trylast=True)  # after ``-m`` and ``-k`` have deselected
     def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
-        twice = {item.nodeid.split("[", 1)[1][:-1] for item in items if item.nodeid.startswith(RESTART)}
+        twice = {_restart_notebook(item.nodeid) for item in items} - {None}
         covered = [item for item in items if item.nodeid.startswith("notebooks/")
                    and Path(item.nodeid.split("::")[0]).stem in twice]
         if covered:

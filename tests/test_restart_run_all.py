@@ -1,21 +1,14 @@
-"""Restart & Run All twice in a row, leaving nothing behind: lesson 00 here (nbval twice), and the negative
-control of the checks every lesson's runs go through.
+"""Negative control of Restart & Run All's nbval run and of the checks every lesson's two runs go through.
 
-Each run is in a fresh kernel from ``notebooks/`` (as JupyterLab runs it), with the same course state
-folder both times, as a learner who runs a lesson again, in a private copy of the working tree
-(``restart_run.make_sandbox``), so the check is exact even while authors edit the real tree. A run here
-is nbval itself (``python -m pytest notebooks/NN_name.ipynb`` in the sandbox): every cell must print what
-the stored notebook shows, after the nbval sanitize rules. ``tests/nbval_record.py`` keeps what each run
-printed, for what nbval does not check: no traceback on stderr even in cells whose output is not compared,
-cells tagged ``raises-exception`` really raise, and the second run prints what the first did (a cache,
-provider or budget file left by the first run would change it). The runs may not change a tracked file or
-leave any file, ignored or not, in the repo.
+Every lesson's Restart & Run All is in the browser tests: nbval runs it in a sandboxed copy of the repo
+(``restart_run``), then JupyterLab runs it again with the same course state and must show what nbval's
+run printed (``browser/test_notebooks_in_browser.py``; lesson 00: ``browser/test_first_hour.py``). A
+notebook executes twice per full run; ``tests/suite_plugin.py`` deselects nbval's own cells for the
+notebooks those tests run, while the quick tier and ``pytest notebooks/…`` run nbval directly.
 
-Lessons 01+ go through the same checks in ``browser/test_notebooks_in_browser.py``, where the second run
-is the one in JupyterLab: a notebook is executed twice per full run, not three times. Lesson 00's browser
-run is ``browser/test_first_hour.py``. Because these runs are nbval, a full run of the suite does not run
-nbval over the notebooks again (``tests/suite_plugin.py`` deselects those cells); ``pytest notebooks/`` and
-the quick tier still run nbval directly.
+Here a notebook that keeps state between runs, writes a file next to itself, fails outside a tagged cell
+and has a tagged cell that does not raise goes through nbval twice in a sandbox: nbval and each check must
+catch what it is there to catch.
 """
 
 from __future__ import annotations
@@ -24,22 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from restart_run import (FIRST_HOUR, NOTEBOOKS, assert_nothing_left, assert_ran_clean, assert_same_as_first,
-                         make_sandbox, problems, run_twice, sanitize, write_negative_control)
-
-
-@pytest.mark.parametrize("notebook", [NOTEBOOKS / FIRST_HOUR], ids=lambda p: p.stem)
-def test_restart_and_run_all_twice(notebook: Path, tmp_path: Path) -> None:
-    repo, env = make_sandbox(tmp_path)
-    where, first, second, left = run_twice(repo / "notebooks" / notebook.name, repo, env, tmp_path)
-    assert where.startswith(str(repo)), where
-    assert first.passed, f"{notebook.name}, first run (nbval):\n{first.report}"
-    assert second.passed, (f"{notebook.name}, second run in the same course state (nbval; state left by the "
-                           f"first run?):\n{second.report}")
-    assert_ran_clean(notebook.name, "first", first.nb)
-    assert_ran_clean(notebook.name, "second", second.nb)
-    assert_same_as_first(notebook.name, first.nb, second.nb)
-    assert_nothing_left(notebook.name, left)
+from restart_run import assert_same_as_first, make_sandbox, problems, run_twice, sanitize, write_negative_control
 
 
 def test_the_checks_can_fail(tmp_path: Path) -> None:

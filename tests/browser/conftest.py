@@ -106,6 +106,16 @@ def start_lab() -> Iterator[Callable[..., LabServer]]:
             shutil.rmtree(home, ignore_errors=True)
 
 
+# What a JupyterLab on a sandboxed copy of the repo passes to its kernels (``restart_run.make_sandbox``).
+SANDBOX_ENV = ("PYTHONPATH", "PYTHONDONTWRITEBYTECODE", "COURSE_STATE_DIR")
+
+
+def lab_on_sandbox(start_lab: Callable[..., LabServer], repo: Path, env: dict[str, str]) -> LabServer:
+    """A JupyterLab serving the sandbox's ``notebooks/``, whose kernels import the sandbox's course and share
+    its course state (the second run of Restart & Run All). Stop it with ``server.stop()``."""
+    return start_lab(root_dir=repo / "notebooks", env={name: env[name] for name in SANDBOX_ENV})
+
+
 @pytest.fixture(scope="package")
 def lab(start_lab) -> LabServer:
     """The JupyterLab every notebook test uses (widget extension enabled, as for a learner)."""

@@ -8,6 +8,11 @@ quiz question by clicking, and restarts the kernel (0.9). Every step is checked 
 lesson's own words. Lesson-specific on purpose; the generic checks of every lesson
 (``checks.check_lesson_run``) are made here, right after Run All, so lesson 00
 runs in the browser once.
+
+This Run All is also the second run of lesson 00's Restart & Run All, as for every other lesson
+(``test_notebooks_in_browser.py``): nbval runs the lesson first in a sandboxed copy of the repo, then
+JupyterLab runs it from that copy with the same course state and must show what nbval's run printed;
+nothing may be left in the repo after the whole hour. So lesson 00 executes twice per full run.
 """
 
 from __future__ import annotations
@@ -18,11 +23,16 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import nbformat
+
+from restart_run import (FIRST_HOUR, assert_nothing_left, assert_ran_clean, assert_same_as_first, imported_from,
+                         leftovers, make_sandbox, nbval_run)
+
 from .checks import check_lesson_run
-from .conftest import NOTEBOOKS
+from .conftest import NOTEBOOKS, lab_on_sandbox
 from .lab import NotebookPage
 
-LESSON = NOTEBOOKS / "00_start.ipynb"
+LESSON = NOTEBOOKS / FIRST_HOUR
 URL = re.compile(r"Практический провайдер: (http://127\.0\.0\.1:\d+)")
 
 
@@ -49,15 +59,34 @@ def _solution(markdown: str, exercise_id: str) -> str:
     return "\n".join(line for line in code.splitlines() if not line.startswith("check(")).strip() + "\n"
 
 
-def test_lesson_00_first_hour(lab, page, artifacts: Path) -> None:
-    nb = NotebookPage(page, lab, LESSON.name)
+def test_lesson_00_first_hour(start_lab, page, artifacts: Path, tmp_path: Path) -> None:
+    repo, env = make_sandbox(tmp_path)
+    path = repo / "notebooks" / LESSON.name
+    assert imported_from(path.parent, env).startswith(str(repo))
+    first = nbval_run(path, repo, env, tmp_path / "first.ipynb")  # Restart & Run All, first run
+    assert first.passed, f"{LESSON.name}, first run (nbval):\n{first.report}"
+    assert_ran_clean(LESSON.name, "first", first.nb)
+
+    server = lab_on_sandbox(start_lab, repo, env)
+    try:
+        _first_hour(NotebookPage(page, server, LESSON.name), path, first.nb, artifacts)
+    finally:
+        server.stop()
+    assert_nothing_left(LESSON.name, leftovers(repo))
+
+
+def _first_hour(nb: NotebookPage, path: Path, first: nbformat.NotebookNode, artifacts: Path) -> None:
+    """The hour itself, on the sandbox's lesson 00 (``path``) after nbval's run of it (``first``)."""
     nb.open()
     setup = nb.find_cell("start_lesson(")
     # Before running anything the committed outputs are there (DESIGN: notebooks are stored executed).
     assert "Режим: офлайн" in nb.output_text(setup)
 
-    nb.run_all()
-    check_lesson_run(nb, LESSON, artifacts)  # what every lesson must show after Run All (widgets operated)
+    nb.run_all()  # Restart & Run All, second run: what JupyterLab shows is what nbval's run printed
+    shown = nbformat.from_dict(nb.notebook_json())
+    check_lesson_run(nb, path, artifacts)  # what every lesson must show after Run All (widgets operated)
+    assert_ran_clean(LESSON.name, "second (JupyterLab)", shown)
+    assert_same_as_first(LESSON.name, first, shown)
     shot = False
     try:
         banner = nb.output_text(setup)

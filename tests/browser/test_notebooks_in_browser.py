@@ -28,6 +28,7 @@ from restart_run import (FIRST_HOUR, NOTEBOOK_FILES, SECOND_RUN_IN_BROWSER, asse
                          write_negative_control)
 
 from .checks import assert_clean_run, assert_widgets_live, check_lesson_run
+from .conftest import lab_on_sandbox
 from .lab import WIDGETS_EXTENSION, NotebookPage
 
 
@@ -39,8 +40,7 @@ def _second_run_in_lab(start_lab, page, repo: Path, env: dict[str, str], name: s
                        check: bool, artifacts: Path) -> tuple[nbformat.NotebookNode, str]:
     """Run All of ``repo/notebooks/name`` in a JupyterLab on the sandbox (its kernels get ``env``); the notebook
     as JupyterLab holds it right after the run, and what the generic checks operated (``check``)."""
-    server = start_lab(root_dir=repo / "notebooks", env={k: env[k] for k in ("PYTHONPATH", "PYTHONDONTWRITEBYTECODE",
-                                                                                 "COURSE_STATE_DIR")})
+    server = lab_on_sandbox(start_lab, repo, env)
     nb = NotebookPage(page, server, name)
     try:
         nb.open()
