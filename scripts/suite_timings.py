@@ -13,6 +13,11 @@ and each test's time (setup + call + teardown of the test, as pytest measures it
 With parallel workers (pytest-xdist) tests overlap, so the test times of a stage add up to
 more than the wall time it took: the report shows the sum ("test time") and, for the whole
 run, the ratio of test time to wall time (how many tests ran at once on average).
+
+When it runs the suite, it also samples every process's CPU time (``/proc/PID/stat``, twice a
+second) and prints the CPU the run used by kind of process (kernels, proxy replicas, Chromium…):
+on 2 CPUs the suite is bound by the processor, so CPU seconds / 2 is a floor for its wall time.
+Processes that live under half a second between two samples are missed; the table is a lower bound.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import platform
 import re
 import subprocess
 import sys
+import threading
 import time
 import xml.etree.ElementTree as ET
 from collections import defaultdict
@@ -154,6 +160,71 @@ def report(cases: list[Case], properties: dict[str, str], wall: float, top: int)
     return "\n".join(lines)
 
 
+# (kind, substring of the command line); the first match wins.
+PROCESS_KINDS: list[tuple[str, str]] = [
+    ("pytest-xdist workers", "exec(eval(sys.stdin"),
+    ("kernels", "ipykernel"),
+    ("proxy replicas (lesson 08)", "litellm.proxy.proxy_cli"),
+    ("practice providers", "course_helpers.practice"),
+    ("guards", "course_helpers.guard"),
+    ("JupyterLab servers", "jupyterlab"),
+    ("Chromium", "chrom"),
+    ("nbval runs (Restart & Run All)", "-p tests.nbval_record"),
+    ("pytest controller", "-m pytest"),
+    ("grader runners", "grade_runner"),
+    ("redis-server", "redis-server"),
+    ("pip (setup)", "pip"),
+    ("python -c scripts (claims, checkers)", " -c "),
+]
+
+
+class CpuSampler(threading.Thread):
+    """CPU seconds (user + system) of every process seen while it runs, by kind of process."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.seen: dict[str, tuple[float, str]] = {}  # "pid:start time" -> (CPU s, command line)
+        self.done = threading.Event()
+        self.tick = os.sysconf("SC_CLK_TCK")
+        self._sample()
+        self.before = {key: cpu for key, (cpu, _) in self.seen.items()}  # processes older than the run
+
+    def run(self) -> None:
+        while not self.done.wait(0.5):
+            self._sample()
+
+    def _sample(self) -> None:
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+                fields = stat[stat.rindex(")") + 2:].split()
+                key, cpu = f"{entry.name}:{fields[19]}", (int(fields[11]) + int(fields[12])) / self.tick
+                command = self.seen[key][1] if key in self.seen else \
+                    (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except (OSError, ValueError, IndexError):
+                continue
+            self.seen[key] = (max(cpu, self.seen.get(key, (0.0, ""))[0]), command)
+
+    def table(self, wall: float) -> str:
+        kinds: dict[str, list[float]] = defaultdict(list)
+        for key, (cpu, command) in self.seen.items():
+            used = cpu - self.before.get(key, 0.0)
+            if key in self.before and used <= 0:
+                continue  # an older process that did nothing meanwhile
+            kind = next((k for k, part in PROCESS_KINDS if part in command), "other")
+            kinds[kind].append(used)
+        total = sum(sum(v) for v in kinds.values())
+        cores = os.cpu_count() or 1
+        lines = [f"CPU used by the run: {total:.0f} CPU-s over {wall:.0f} s on {cores} CPU "
+                 f"(floor {total / cores:.0f} s; cores busy {100 * total / (cores * wall) if wall else 0:.0f} %)",
+                 f"{'process kind':<40} {'count':>6} {'CPU-s':>8} {'each':>7}"]
+        for kind, cpus in sorted(kinds.items(), key=lambda kv: -sum(kv[1])):
+            lines.append(f"{kind:<40} {len(cpus):>6} {sum(cpus):>8.1f} {sum(cpus) / len(cpus):>7.2f}")
+        return "\n".join(lines)
+
+
 def run_suite(report_path: Path, quick: bool, pytest_args: list[str]) -> int:
     """``bash scripts/test.sh`` (what CI runs) with a JUnit XML report; returns pytest's exit code."""
     report_path.parent.mkdir(parents=True, exist_ok=True)
@@ -169,15 +240,24 @@ def main() -> int:
     parser.add_argument("report", nargs="?", type=Path, help="an existing JUnit XML report (nothing is run)")
     parser.add_argument("--quick", action="store_true", help="run the quick tier (scripts/test.sh --quick)")
     parser.add_argument("--top", type=int, default=12, help="rows per stage and slowest tests (default 12)")
-    parser.add_argument("pytest_args", nargs="*", help="after --: extra arguments for pytest")
-    args = parser.parse_args()
+    argv = sys.argv[1:]
+    extra = argv[argv.index("--") + 1:] if "--" in argv else []  # for pytest, not a report path
+    parser.epilog = "Arguments after -- go to pytest."
+    args = parser.parse_args(argv[:len(argv) - len(extra) - (1 if "--" in argv else 0)])
+    args.pytest_args = extra
     code = 0
     path = args.report
     if path is None:
         path = DEFAULT_REPORT
         start = time.monotonic()
+        sampler = CpuSampler()
+        sampler.start()
         code = run_suite(path, args.quick, args.pytest_args)
-        print(f"\nscripts/test.sh took {time.monotonic() - start:.1f} s (exit code {code}); report: {path}\n")
+        sampler.done.set()
+        sampler.join()
+        took = time.monotonic() - start
+        print(f"\nscripts/test.sh took {took:.1f} s (exit code {code}); report: {path}\n")
+        print(sampler.table(took) + "\n")
     if not path.exists():
         print(f"no report at {path}", file=sys.stderr)
         return code or 1
