@@ -173,6 +173,19 @@ def run_twice(path: Path, repo: Path, env: dict[str, str], base: Path) -> Twice:
     return Twice(where, first, second, leftovers(repo))
 
 
+def first_run_in_sandbox(base: Path, name: str) -> tuple[Path, dict[str, str], Run]:
+    """Restart & Run All's first run of ``notebooks/name``: nbval in a sandbox under ``base`` (it must pass
+    cleanly). Returns the sandbox, its environment (for the second run) and the run."""
+    repo, env = make_sandbox(base)
+    path = repo / "notebooks" / name
+    where = imported_from(path.parent, env)
+    assert where.startswith(str(repo)), where
+    first = nbval_run(path, repo, env, base / "first.ipynb")
+    assert first.passed, f"{name}, first run (nbval):\n{first.report}"
+    assert_ran_clean(name, "first", first.nb)
+    return repo, env, first
+
+
 def assert_ran_clean(name: str, label: str, nb: nbformat.NotebookNode) -> None:
     """Every code cell of this run ran; errors only in ``raises-exception`` cells, which did raise; no
     traceback on stderr."""

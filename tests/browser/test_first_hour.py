@@ -25,8 +25,8 @@ from pathlib import Path
 
 import nbformat
 
-from restart_run import (FIRST_HOUR, assert_nothing_left, assert_ran_clean, assert_same_as_first, imported_from,
-                         leftovers, make_sandbox, nbval_run)
+from restart_run import (FIRST_HOUR, assert_nothing_left, assert_ran_clean, assert_same_as_first, first_run_in_sandbox,
+                         leftovers)
 
 from .checks import check_lesson_run
 from .conftest import NOTEBOOKS, lab_on_sandbox
@@ -60,12 +60,8 @@ def _solution(markdown: str, exercise_id: str) -> str:
 
 
 def test_lesson_00_first_hour(start_lab, page, artifacts: Path, tmp_path: Path) -> None:
-    repo, env = make_sandbox(tmp_path)
+    repo, env, first = first_run_in_sandbox(tmp_path, LESSON.name)  # Restart & Run All, first run
     path = repo / "notebooks" / LESSON.name
-    assert imported_from(path.parent, env).startswith(str(repo))
-    first = nbval_run(path, repo, env, tmp_path / "first.ipynb")  # Restart & Run All, first run
-    assert first.passed, f"{LESSON.name}, first run (nbval):\n{first.report}"
-    assert_ran_clean(LESSON.name, "first", first.nb)
 
     server = lab_on_sandbox(start_lab, repo, env)
     try:

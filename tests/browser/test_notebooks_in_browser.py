@@ -6,9 +6,9 @@ same course state, as a learner who runs a lesson a second time. That second run
 printed (cell by cell, after the nbval sanitize rules; read from JupyterLab's own notebook model, which is
 what the page shows), raise nothing outside ``raises-exception`` cells, pass the generic checks of what a
 learner sees (``checks.check_lesson_run``: widgets operated, plots drawn, a screenshot), and leave no file
-in the repo. So each lesson executes twice per full run, not three times (nbval twice, then the browser).
-Lesson 00 is the exception: ``test_first_hour.py`` runs it in the browser as a newcomer does and makes the
-same generic checks there; ``tests/test_restart_run_all.py`` runs it through nbval twice.
+in the repo. So each lesson executes twice per full run, not three times (before: nbval twice, then the
+browser). Lesson 00's second run is in ``test_first_hour.py``, which runs it as a newcomer does and makes
+the same generic checks there.
 
 Parametrized by glob, so a lesson added later is covered without editing this file. The negative
 controls prove the checks can fail: a second run that prints something else, errs, or leaves a file is
@@ -24,7 +24,7 @@ import nbformat
 import pytest
 
 from restart_run import (FIRST_HOUR, NOTEBOOK_FILES, SECOND_RUN_IN_BROWSER, assert_nothing_left, assert_ran_clean,
-                         assert_same_as_first, imported_from, leftovers, make_sandbox, nbval_run, problems,
+                         assert_same_as_first, first_run_in_sandbox, leftovers, make_sandbox, nbval_run, problems,
                          write_negative_control)
 
 from .checks import assert_clean_run, assert_widgets_live, check_lesson_run
@@ -56,14 +56,8 @@ def _second_run_in_lab(start_lab, page, repo: Path, env: dict[str, str], name: s
 @pytest.mark.parametrize("notebook", SECOND_RUN_IN_BROWSER, ids=lambda p: p.stem)
 def test_restart_and_run_all_twice_second_in_jupyterlab(start_lab, page, artifacts: Path, notebook: Path,
                                                         tmp_path: Path) -> None:
-    repo, env = make_sandbox(tmp_path)
-    path = repo / "notebooks" / notebook.name
-    where = imported_from(path.parent, env)
-    assert where.startswith(str(repo)), where
     start = time.monotonic()
-    first = nbval_run(path, repo, env, tmp_path / "first.ipynb")
-    assert first.passed, f"{notebook.name}, first run (nbval):\n{first.report}"
-    assert_ran_clean(notebook.name, "first", first.nb)
+    repo, env, first = first_run_in_sandbox(tmp_path, notebook.name)
     ran = time.monotonic()
     shown, operated = _second_run_in_lab(start_lab, page, repo, env, notebook.name, True, artifacts)
     assert_ran_clean(notebook.name, "second (JupyterLab)", shown)
