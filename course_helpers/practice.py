@@ -1063,7 +1063,8 @@ class Exchange:
                            "model_not_found", "model")
         asked, model = model, spec.name  # stats, faults and limits use the canonical OpenRouter id
         # debug fields: which parameters the client sent, and OpenRouter's (deprecated) `usage` parameter
-        entry = {"key": key.label, "request_keys": sorted(body), "usage_param": _small(body.get("usage"))}
+        entry = {"key": key.label, "request_keys": sorted(body), "usage_param": _small(body.get("usage")),
+                 "prompt": _last_text(body)}
         try:
             self.state.check_credits(key, flavor)
         except ApiError as e:
@@ -1233,6 +1234,15 @@ def compose(body: dict[str, Any], spec: data.ModelSpec) -> tuple[str, str, int, 
     """``build_answer`` plus the answer's stream pieces with their token counts (the CPU part of a call)."""
     text, finish, prompt, completion = build_answer(body, spec)
     return text, finish, prompt, completion, _pieces(text, spec.encoding)
+
+
+def _last_text(body: dict[str, Any]) -> str | None:
+    """The last message's text, at most 200 characters, kept in the log: a checker can tell whose
+    request reached the provider (lesson 07's 07.6 counts the requests for its own prompts)."""
+    messages = body.get("messages")
+    content = messages[-1].get("content") if isinstance(messages, list) and messages \
+        and isinstance(messages[-1], dict) else None
+    return content[:200] if isinstance(content, str) else None
 
 
 def _small(value: Any) -> Any:

@@ -187,8 +187,9 @@ print(f"first hit: {(time.monotonic() - t) * 1000}")
 """
 
 
-def measure_monotonic_script_file(cache_dir, prompts, repeats):
-    """Right: time.monotonic, prompt by prompt, the fresh process from a script file."""
+def measure_monotonic_script_file(cache_dir, prompts, repeats, fresh_cache_dir=None):
+    """Right: time.monotonic, prompt by prompt, the fresh process from a script file (wrong if
+    ``fresh_cache_dir`` sends that process to another cache folder: its "first hit" is a miss)."""
     litellm.disable_cache()
     litellm.enable_cache(type=LiteLLMCacheType.DISK, disk_cache_dir=str(cache_dir))
     rows = []
@@ -201,7 +202,7 @@ def measure_monotonic_script_file(cache_dir, prompts, repeats):
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / "first_hit.py"
         script.write_text(FRESH_SCRIPT)
-        out = subprocess.run([sys.executable, str(script), str(cache_dir), PRIMARY, prompts[-1]],
+        out = subprocess.run([sys.executable, str(script), str(fresh_cache_dir or cache_dir), PRIMARY, prompts[-1]],
                              capture_output=True, text=True, check=True).stdout
     rows.append({"kind": FRESH, "prompt": prompts[-1], "ms": float(out.rsplit(":", 1)[1])})
     return rows
@@ -520,6 +521,9 @@ WRONG = {
     "07.6": [Case(measure_in_seconds, "похоже на секунды", why="seconds"),
              Case(measure_plain_repeats, "до провайдера дошло", why="repeats without no-cache"),
              Case(L07._fresh_in_this_kernel, "новом процессе", why="first hit timed in this kernel"),
+             Case(lambda cache_dir, prompts, repeats: measure_monotonic_script_file(
+                 cache_dir, prompts, repeats, fresh_cache_dir=Path(cache_dir) / "elsewhere"),
+                  "промахнулся мимо кэша", why="fresh process in another cache folder"),
              Case(L07._cached_reaches_the_model, "cache_hit не true", why="cached calls with no-cache")],
     "07.7": [Case(plot_no_n, "сколько замеров", why="no n"),
              Case(plot_no_group_labels, "где какая группа", why="no group labels"),

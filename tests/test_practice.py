@@ -597,3 +597,8 @@ def test_log_records_the_request_parameters(http, provider):
     entry = provider.log()[-1]
     assert entry["request_keys"] == ["max_tokens", "messages", "model", "usage"]
     assert entry["usage_param"] == {"include": True} and entry["key"] == "practice-key"
+    assert entry["prompt"] == M[-1]["content"]  # the last message's text: whose request it was (07.6)
+    chat(http, provider, {"model": "openai/gpt-4o-mini", "messages": [{"role": "user", "content": "я" * 300}]})
+    chat(http, provider, {"model": "openai/gpt-4o-mini", "messages": [
+        {"role": "user", "content": [{"type": "text", "text": "части"}]}]})
+    assert [e["prompt"] for e in provider.log()[-2:]] == ["я" * 200, None]
