@@ -116,12 +116,6 @@ def lab_on_sandbox(start_lab: Callable[..., LabServer], repo: Path, env: dict[st
     return start_lab(root_dir=repo / "notebooks", env={name: env[name] for name in SANDBOX_ENV})
 
 
-@pytest.fixture(scope="package")
-def lab(start_lab) -> LabServer:
-    """The JupyterLab every notebook test uses (widget extension enabled, as for a learner)."""
-    return start_lab()
-
-
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
     started = session_started_at(config)
     shots = [shot for shot in sorted(ARTIFACTS.glob("*.png")) if shot.stat().st_mtime >= started]

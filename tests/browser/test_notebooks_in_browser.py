@@ -7,7 +7,8 @@ printed (cell by cell, after the nbval sanitize rules; read from JupyterLab's ow
 what the page shows), raise nothing outside ``raises-exception`` cells, pass the generic checks of what a
 learner sees (``checks.check_lesson_run``: widgets operated, plots drawn, a screenshot), and leave no file
 in the repo. So each lesson executes twice per full run, not three times (before: nbval twice, then the
-browser). Lesson 00's second run is in ``test_first_hour.py``, which runs it as a newcomer does and makes
+browser). What a learner does after Run All (lesson 07: paste two solutions, measure, draw) is checked in
+the same page and kernel (``learner_steps.py``), not in a run of its own. Lesson 00's second run is in ``test_first_hour.py``, which runs it as a newcomer does and makes
 the same generic checks there.
 
 Parametrized by glob, so a lesson added later is covered without editing this file. The negative
@@ -30,6 +31,7 @@ from restart_run import (FIRST_HOUR, NOTEBOOK_FILES, SECOND_RUN_IN_BROWSER, asse
 from .checks import assert_clean_run, assert_widgets_live, check_lesson_run
 from .conftest import lab_on_sandbox
 from .lab import WIDGETS_EXTENSION, NotebookPage
+from .learner_steps import AFTER_RUN_ALL
 
 
 def test_there_are_notebooks() -> None:
@@ -39,7 +41,8 @@ def test_there_are_notebooks() -> None:
 def _second_run_in_lab(start_lab, page, repo: Path, env: dict[str, str], name: str,
                        check: bool, artifacts: Path) -> tuple[nbformat.NotebookNode, str]:
     """Run All of ``repo/notebooks/name`` in a JupyterLab on the sandbox (its kernels get ``env``); the notebook
-    as JupyterLab holds it right after the run, and what the generic checks operated (``check``)."""
+    as JupyterLab holds it right after the run, and what the generic checks operated (``check``) and the
+    lesson's learner steps after Run All did (``learner_steps.AFTER_RUN_ALL``, in the same kernel)."""
     server = lab_on_sandbox(start_lab, repo, env)
     nb = NotebookPage(page, server, name)
     try:
@@ -47,6 +50,8 @@ def _second_run_in_lab(start_lab, page, repo: Path, env: dict[str, str], name: s
         nb.run_all()
         shown = nbformat.from_dict(nb.notebook_json())
         operated = check_lesson_run(nb, repo / "notebooks" / name, artifacts) if check else ""
+        if check and name in AFTER_RUN_ALL:
+            operated += "; " + AFTER_RUN_ALL[name](nb, artifacts)
     finally:
         nb.shutdown_kernel()
         server.stop()
