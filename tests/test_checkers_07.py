@@ -567,6 +567,25 @@ def test_every_exercise_has_enough_cases() -> None:
     assert_counts(RIGHT, WRONG, GAMING, "07")
 
 
+def test_the_checker_waits_for_late_callbacks_while_they_keep_coming() -> None:
+    """07.6 on a busy machine: LiteLLM's success callbacks trickle in from its worker threads. Eight of them
+    0.3 s apart (2.4 s in all) are all waited for with ``idle_s=1`` (a fixed 1 s deadline would have stopped
+    at about three); when none come, the wait ends after ``idle_s``."""
+    spy = L07.CallSpy()
+
+    def trickle() -> None:
+        for _ in range(8):
+            time.sleep(0.3)
+            spy.calls.append(L07.Call("p", False, 1.0))
+
+    threading.Thread(target=trickle, daemon=True).start()
+    L07._wait_for_calls(spy, 8, idle_s=1.0)
+    assert len(spy.calls) == 8
+    start = time.monotonic()
+    L07._wait_for_calls(L07.CallSpy(), 3, idle_s=0.5)
+    assert 0.5 <= time.monotonic() - start < 3
+
+
 def test_a_figure_without_units_is_told_so(course) -> None:
     """The message the closing note quotes: a figure whose latency axis has no unit."""
     from course_helpers.checks import run_check
