@@ -19,4 +19,4 @@ start=$(date +%s%N)
 bash scripts/setup.sh "${setup_args[@]}"
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
 export COURSE_SETUP_SECONDS=$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))  # for scripts/suite_timings.py
-exec .venv/bin/python -m pytest -n "${COURSE_TEST_WORKERS:-4}" --dist loadscope "${select[@]}" "$@"
+exec .venv/bin/python -m pytest -n "${COURSE_TEST_WORKERS:-3}" --dist loadscope "${select[@]}" "$@"
