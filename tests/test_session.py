@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import pytest
 
@@ -66,8 +67,8 @@ def test_provider_dies_with_its_parent() -> None:
 
 
 def test_runnable_by_hand_prints_url_and_key() -> None:
-    proc = subprocess.Popen([sys.executable, "-m", "course_helpers.practice", "--port", "0"],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-X", "faulthandler", "-m", "course_helpers.practice", "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         first = proc.stdout.readline()
         assert "Практический провайдер слушает http://127.0.0.1:" in first
@@ -80,8 +81,36 @@ def test_runnable_by_hand_prints_url_and_key() -> None:
         try:                             # full run with load average ~5, so the bound is generous, not a hang)
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
-            proc.kill()
-            raise AssertionError("the provider run by hand did not stop on Ctrl+C (SIGINT) within 20 s") from None
+            raise AssertionError("the provider run by hand did not stop on Ctrl+C (SIGINT) within 20 s\n"
+                                 + _why_still_running(proc)) from None
+
+
+def test_a_hung_process_is_explained() -> None:
+    """The Ctrl+C test's failure message, on a process that ignores SIGINT: its masks and its stack."""
+    proc = subprocess.Popen([sys.executable, "-X", "faulthandler", "-c", "import signal, time\n"
+                             "signal.signal(signal.SIGINT, signal.SIG_IGN)\nprint('ready', flush=True)\ntime.sleep(60)"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "ready"
+    text = _why_still_running(proc)
+    ignored = int(next(line for line in text.split("; ") if "SigIgn" in line).split()[-1], 16)
+    assert ignored & 0x2, text  # SIGINT (signal 2) ignored: shown
+    assert "most recent call first" in text and proc.poll() is not None, text
+
+
+def _why_still_running(proc: subprocess.Popen) -> str:
+    """For a hung process: its signal masks (is SIGINT blocked or ignored?) and every thread's stack
+    (faulthandler prints them on SIGABRT); then it is gone. Once seen in a full run, never reproduced."""
+    try:
+        masks = [line for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines() if line.startswith("Sig")]
+    except OSError as e:
+        masks = [f"no /proc status: {e}"]
+    proc.send_signal(signal.SIGABRT)
+    try:
+        _, stderr = proc.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        stderr = "(no stack: SIGABRT did not end it either)"
+    return "signal masks (SIGINT is bit 2, value 0x2): " + "; ".join(masks) + "\nstderr:\n" + stderr[-4000:]
 
 
 def test_refuses_non_loopback_host() -> None:
