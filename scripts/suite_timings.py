@@ -241,10 +241,9 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="run the quick tier (scripts/test.sh --quick)")
     parser.add_argument("--top", type=int, default=12, help="rows per stage and slowest tests (default 12)")
     argv = sys.argv[1:]
-    extra = argv[argv.index("--") + 1:] if "--" in argv else []  # for pytest, not a report path
-    parser.epilog = "Arguments after -- go to pytest."
-    args = parser.parse_args(argv[:len(argv) - len(extra) - (1 if "--" in argv else 0)])
-    args.pytest_args = extra
+    split = argv.index("--") if "--" in argv else len(argv)  # after --: for pytest, not a report path
+    args = parser.parse_args(argv[:split])
+    args.pytest_args = argv[split + 1:]
     code = 0
     path = args.report
     if path is None:

@@ -90,8 +90,8 @@ class LabServer:
             (labconfig / "page_config.json").write_text(
                 json.dumps({"disabledExtensions": {name: True for name in self.disabled_extensions}}), encoding="utf-8")
         self.env = {**os.environ, **self.extra_env, "JUPYTER_CONFIG_DIR": str(dirs["config"]),
-                    "JUPYTER_DATA_DIR": str(dirs["data"]), "JUPYTER_RUNTIME_DIR": str(dirs["runtime"]), "IPYTHONDIR": str(dirs["ipython"]),
-                    "JUPYTER_PLATFORM_DIRS": "1"}
+                    "JUPYTER_DATA_DIR": str(dirs["data"]), "JUPYTER_RUNTIME_DIR": str(dirs["runtime"]),
+                    "IPYTHONDIR": str(dirs["ipython"]), "JUPYTER_PLATFORM_DIRS": "1"}
         return self.env
 
     def start(self, timeout: float = 90.0) -> None:

@@ -8,8 +8,8 @@ what the page shows), raise nothing outside ``raises-exception`` cells, pass the
 learner sees (``checks.check_lesson_run``: widgets operated, plots drawn, a screenshot), and leave no file
 in the repo. So each lesson executes twice per full run, not three times (before: nbval twice, then the
 browser). What a learner does after Run All (lesson 07: paste two solutions, measure, draw) is checked in
-the same page and kernel (``learner_steps.py``), not in a run of its own. Lesson 00's second run is in ``test_first_hour.py``, which runs it as a newcomer does and makes
-the same generic checks there.
+the same page and kernel (``learner_steps.py``), not in a run of its own. Lesson 00's second run is in
+``test_first_hour.py``, which runs it as a newcomer does and makes the same generic checks there.
 
 Parametrized by glob, so a lesson added later is covered without editing this file. The negative
 controls prove the checks can fail: a second run that prints something else, errs, or leaves a file is
