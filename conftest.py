@@ -3,8 +3,8 @@
 At import: real API keys are removed from the environment (no test can reach a paid API by
 accident), the loopback guard is installed in this process and requested for notebook
 kernels (``COURSE_LOOPBACK_ONLY``), latencies are scaled down for speed, and course state
-goes to a temporary folder instead of the learner's. Being at the root, this also applies
-to ``pytest notebooks/NN_name.ipynb`` run on its own.
+goes to a temporary folder instead of the learner's (one per parallel worker). Being at the
+root, this also applies to ``pytest notebooks/NN_name.ipynb`` run on its own.
 """
 
 from __future__ import annotations
@@ -25,6 +25,20 @@ os.environ["COURSE_LOOPBACK_ONLY"] = "1"
 os.environ.setdefault("COURSE_LATENCY_SCALE", "0.25")
 os.environ.setdefault("COURSE_STATE_DIR", tempfile.mkdtemp(prefix="course-state-"))
 netguard.install()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Each parallel worker gets its own course state: a subfolder named after it.
+
+    The workers inherit the controller's ``COURSE_STATE_DIR``, and ``fresh_dir(name)`` wipes a
+    lesson's folder by name: a checker run on one worker (``test_exercises``' wrong 07.6 answers)
+    wiped the disk cache another worker's 07.6 case was measuring, whose fresh process then
+    missed the cache — a correct answer rejected, about once in six full runs."""
+    worker = getattr(config, "workerinput", {}).get("workerid")
+    if worker:
+        own = os.path.join(os.environ["COURSE_STATE_DIR"], f"worker-{worker}")
+        os.makedirs(own, exist_ok=True)
+        os.environ["COURSE_STATE_DIR"] = own
 
 
 @pytest.hookimpl(tryfirst=True)

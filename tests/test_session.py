@@ -249,3 +249,15 @@ def test_online_mode_uses_the_online_service_and_practice_blocks_use_the_simulat
     finally:
         standin.kill()
         standin.wait()
+
+
+def test_each_parallel_worker_keeps_its_own_course_state(request: pytest.FixtureRequest) -> None:
+    """``fresh_dir(name)`` wipes a lesson's folder by name, so workers that shared one state folder
+    wiped each other's disk caches mid-measurement (the 07.6 flake): the root conftest gives each
+    xdist worker a subfolder of its own; a run without workers keeps the one folder."""
+    worker = getattr(request.config, "workerinput", {}).get("workerid")
+    state = session.state_dir()
+    if worker:
+        assert state.name == f"worker-{worker}", state
+    else:
+        assert not state.name.startswith("worker-"), state
