@@ -1,5 +1,5 @@
 # Короткие имена для команд курса (те же, что в README).
-.PHONY: lab test quick timings notebooks bench canary
+.PHONY: lab test quick lesson timings notebooks bench canary
 
 lab:        ## открыть курс в JupyterLab
 	bash scripts/lab.sh
@@ -9,6 +9,10 @@ test:       ## все тесты (как в CI)
 
 quick:      ## быстрые тесты для авторов: всё, кроме браузера и Restart & Run All
 	bash scripts/test.sh --quick
+
+lesson:     ## тесты одного урока: make lesson N=07 (всё о нём, с браузером; общие модули — только в make test)
+	@test -n "$(N)" || { echo "Укажите урок: make lesson N=07"; exit 2; }
+	bash scripts/test.sh --lesson $(N)
 
 timings:    ## прогнать тесты как CI и показать, на что уходит время (этапы, ноутбуки)
 	.venv/bin/python scripts/suite_timings.py

@@ -4,6 +4,7 @@
 # Restart & Run All и браузер. Тесты идут в нескольких процессах сразу (pytest-xdist):
 # ноутбуки в основном ждут задержек провайдера, а не процессора.
 #   bash scripts/test.sh --quick                    # для авторов: всё, кроме браузера и Restart & Run All
+#   bash scripts/test.sh --lesson 07                # только тесты урока 07 (и --quick --lesson 07)
 #   bash scripts/test.sh tests/test_practice.py -x  # остальные аргументы передаются pytest
 #   COURSE_TEST_WORKERS=0 bash scripts/test.sh      # в одном процессе
 set -euo pipefail

@@ -10,6 +10,9 @@ Loaded by the root ``conftest.py`` (``pytest_plugins``).
   nbval, then the rest), so no long unit starts last and keeps the run waiting.
 * ``slow``: the browser tests and the Restart & Run All runs; ``scripts/test.sh --quick``
   deselects them (``-m "not slow"``).
+* ``--lesson NN`` (repeatable): only one lesson's tests, for an author who changed that lesson —
+  its notebook (nbval, or Restart & Run All and the browser), its claims, checkers and panels,
+  and the per-exercise and per-notebook cases of the shared tests (see :func:`of_lesson`).
 * No notebook runs more often than the checks need: the Restart & Run All tests run nbval themselves in
   a sandbox, then the notebook's second run in JupyterLab (which is also its browser check; lesson 00's is
   the first-hour test), so when one is selected for a notebook, the same notebook's nbval cells are not run
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 import time
 from collections import OrderedDict
 from pathlib import Path
@@ -57,11 +61,45 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(NbvalOnce(), "course-nbval-once")
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--lesson", action="append", default=[], metavar="NN",
+                     help="только тесты урока NN (можно несколько раз): его ноутбук, утверждения, проверки "
+                          "заданий, панели; общие модули курса проверяет только весь набор")
+
+
+def of_lesson(nodeid: str, lesson: str) -> bool:
+    """Does the test belong to lesson ``lesson`` ("07")? Its file is the lesson's (``test_claims_07.py``,
+    ``notebooks/07_….ipynb``), or its name or parameters name the lesson: an exercise (``[07.6]``,
+    ``[07.6-right-0-…]``), a notebook (``[07_practical_task]``), ``lesson_00``."""
+    path, _, rest = nodeid.partition("::")
+    stem = Path(path).stem
+    if stem.endswith(f"_{lesson}") or stem.startswith(f"{lesson}_"):
+        return True
+    return re.search(rf"(?<![0-9A-Za-z]){lesson}(?:[._][0-9a-z]|$|(?![0-9]))", rest) is not None
+
+
+def _lessons(config: pytest.Config) -> list[str]:
+    """The lessons asked for with ``--lesson`` ("7" -> "07"); a lesson without a notebook is a usage error."""
+    known = sorted({p.name[:2] for p in (config.rootpath / "notebooks").glob("[0-9][0-9]_*.ipynb")})
+    asked = [value.strip().zfill(2) for values in config.getoption("lesson") for value in values.split(",")]
+    unknown = [lesson for lesson in asked if lesson not in known]
+    if unknown:
+        raise pytest.UsageError(f"--lesson {', '.join(unknown)}: такого урока нет; уроки курса: {', '.join(known)}")
+    return asked
+
+
 @pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects by marker
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         if item.nodeid.startswith(SLOW):
             item.add_marker(pytest.mark.slow)
+    lessons = _lessons(config)
+    if lessons:
+        other = [item for item in items if not any(of_lesson(item.nodeid, lesson) for lesson in lessons)]
+        if other:
+            dropped = set(other)
+            items[:] = [item for item in items if item not in dropped]
+            config.hook.pytest_deselected(items=other)
 
 
 # The Restart & Run All tests, which run their notebook through nbval and then in JupyterLab: test id -> notebook.
