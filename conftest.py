@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
 
 import pytest
 from nbval.plugin import IPyNbFile
@@ -41,14 +42,20 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ["COURSE_STATE_DIR"] = own
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtest_setup(item: pytest.Item) -> None:
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
     """Each notebook checked by nbval gets its own empty course state (progress), as on a
     learner's first run: exercises checked by earlier tests must not show up in its output.
-    Runs before nbval starts the notebook's kernel, which inherits the environment."""
+    Set while nbval sets the notebook up (it starts the kernel, which inherits the environment),
+    then the worker's own state is back for the tests that follow on this worker."""
     notebook = item.parent
-    if os.environ.get("COURSE_NBVAL_KEEP_STATE"):  # tests/test_restart_run_all.py: both runs share one state
-        return
-    if isinstance(notebook, IPyNbFile) and not getattr(notebook, "course_state", None):
+    if os.environ.get("COURSE_NBVAL_KEEP_STATE") or not isinstance(notebook, IPyNbFile):
+        return (yield)  # tests/test_restart_run_all.py: both runs share one state
+    if not getattr(notebook, "course_state", None):
         notebook.course_state = tempfile.mkdtemp(prefix="course-notebook-")
-        os.environ["COURSE_STATE_DIR"] = notebook.course_state
+    own = os.environ["COURSE_STATE_DIR"]
+    os.environ["COURSE_STATE_DIR"] = notebook.course_state
+    try:
+        return (yield)
+    finally:
+        os.environ["COURSE_STATE_DIR"] = own
