@@ -543,9 +543,13 @@ print("requests — обязательная зависимость LiteLLM:", a
 # ### Настоящий поток: когда приходят куски
 #
 # Поток `GenerateLLM` сравним с потоком OpenRouter-модели (SSE) и с ответом без потока. Задержки обоих API
-# одинаковые и без случайного разброса (`jitter=0`); считаем только куски с текстом.
+# одинаковые и без случайного разброса (`jitter=0`); считаем только куски с текстом. Сборщик мусора Python на
+# время замера выключен, как это делает `timeit`: в ядре с LiteLLM полная сборка останавливает процесс примерно
+# на 0,25 с (под нагрузкой — дольше), и куски, пришедшие за это время, программа «видит» разом. Без этого в
+# половине прогонов первые куски OpenRouter слипались — так выглядит пауза клиента, а не API.
 
 # %%
+import gc
 import time
 
 import matplotlib.pyplot as plt
@@ -565,14 +569,19 @@ def arrival_times(model):
     return times
 
 
-with course.practice():
-    arrival_times("openrouter/openai/gpt-4o-mini")  # разогрев: первый вызов модели в процессе дольше
-    openrouter = arrival_times("openrouter/openai/gpt-4o-mini")
-arrival_times("practice/generate")  # и у своего провайдера
-custom = arrival_times("practice/generate")
-start = time.perf_counter()
-litellm.completion(model="practice/generate", messages=M, max_tokens=60)
-whole = (time.perf_counter() - start) * 1000
+gc.collect()
+gc.disable()  # как timeit: пауза сборщика мусора не должна попасть в замер
+try:
+    with course.practice():
+        arrival_times("openrouter/openai/gpt-4o-mini")  # разогрев: первый вызов модели в процессе дольше
+        openrouter = arrival_times("openrouter/openai/gpt-4o-mini")
+    arrival_times("practice/generate")  # и у своего провайдера
+    custom = arrival_times("practice/generate")
+    start = time.perf_counter()
+    litellm.completion(model="practice/generate", messages=M, max_tokens=60)
+    whole = (time.perf_counter() - start) * 1000
+finally:
+    gc.enable()
 
 fig, ax = plt.subplots(figsize=(7, 3.2))
 ax.step(openrouter, range(1, len(openrouter) + 1), where="post", marker="o", markersize=3, label="OpenRouter (SSE)")
