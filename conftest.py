@@ -50,7 +50,7 @@ def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
     then the worker's own state is back for the tests that follow on this worker."""
     notebook = item.parent
     if os.environ.get("COURSE_NBVAL_KEEP_STATE") or not isinstance(notebook, IPyNbFile):
-        return (yield)  # tests/test_restart_run_all.py: both runs share one state
+        return (yield)  # KEEP_STATE: tests/test_restart_run_all.py's two runs share one state
     if not getattr(notebook, "course_state", None):
         notebook.course_state = tempfile.mkdtemp(prefix="course-notebook-")
     own = os.environ["COURSE_STATE_DIR"]

@@ -518,12 +518,11 @@ def _judge_day(s: DayScenario, plan: Any) -> float:
                           f"${in_flight:.6f}), проходят сверх лимита. Оставьте под них место {setup}.")
     # The run above overshoots only as far as this machine's timing lets requests overlap: on a busy
     # CPU fewer are in flight at once. The worst case does not depend on timing, so judge it as well.
-    worst = key_limit + in_flight if key_limit is not None else None
-    if worst is not None and worst > s.day_usd * (1 + 1e-9):
+    if key_limit is not None and key_limit + in_flight > s.day_usd * (1 + 1e-9):
         raise CheckFailed(f"в этот раз счёт ключа остановился на ${total:.6f}, но лимит ключа ${key_limit:.6f} "
                           f"не оставляет места запросам, которые уже в пути: лимит проверяется до вызова, и в "
                           f"худшем случае сверх него пройдут {s.processes} × {s.callers} × ${s.call_usd:.7f} = "
-                          f"${in_flight:.6f} — счёт дойдёт до ${worst:.6f} при бюджете ${s.day_usd} {setup}.")
+                          f"${in_flight:.6f} — счёт дойдёт до ${key_limit + in_flight:.6f} при бюджете ${s.day_usd} {setup}.")
     return total
 
 
