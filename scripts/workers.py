@@ -6,7 +6,7 @@
 The suite is bound by the processor, but its tests also wait: on the provider's simulated latency,
 on rpm windows and cooldowns, on JupyterLab and Chromium. One worker more than there are CPUs
 fills those waits. The quick tier waits more (no browser, whose rendering is pure CPU), so it
-takes one worker more. Measured on 2 CPUs (README, «Замеры»): the full suite took as long with
+takes one worker more. Measured on 2 CPUs (README, «Сколько идут тесты»): the full suite took as long with
 4 workers as with 3, the quick tier 492 s with 4 against 548 s with 3. Other CPU counts follow
 the same rule, not measured; at most 8 workers (each holds kernels, a JupyterLab and a Chromium).
 """
