@@ -2,8 +2,13 @@
 
 Loaded by the root ``conftest.py`` (``pytest_plugins``).
 
-* Parallel runs (``scripts/test.sh`` passes ``-n N --dist loadscope``): the notebooks mostly
-  wait on the practice provider's simulated latency, so several run at once on two CPUs.
+* Parallel runs (``scripts/test.sh`` passes ``-n auto --dist loadscope``): ``-n auto`` starts one worker
+  more than the CPUs this process may use, two more for the quick tier, at most 8
+  (:func:`pytest_xdist_auto_num_workers`). The suite is bound by the processor, but its tests also wait
+  (the provider's simulated latency, rpm windows, cooldowns, JupyterLab), and the extra worker fills
+  those waits; the quick tier, without the browser's rendering, waits more. Measured on 2 CPUs (README,
+  «Сколько идут тесты»): the full suite took as long with 4 workers as with 3, the quick tier 489–492 s
+  with 4 against 533–561 s with 3. Other CPU counts follow the same rule, not measured.
   :class:`HeavyFirstScheduling` keeps every notebook's nbval cells on one worker (as
   ``loadscope`` does), gives each Restart & Run All, browser and online-mode lesson its own
   work unit, and hands out the longest units first (Restart & Run All, browser, online mode,
@@ -50,6 +55,7 @@ FIRST = (
     "notebooks/",
 )
 STARTED_AT = "course_session_started_at"
+MAX_WORKERS = 8  # each holds kernels, and in the full suite a JupyterLab and a Chromium
 _started_key = pytest.StashKey[float]()
 
 
@@ -135,6 +141,25 @@ class NbvalOnce:
             cells, notebooks = self.covered
             terminalreporter.write_line(f"nbval: {cells} cells of {notebooks} notebooks ran inside Restart & Run All "
                                         "(nbval in a sandbox, then a second run), not again on their own")
+
+
+def usable_cpus() -> int:
+    """CPUs this process may run on: ``taskset`` and a container's cpuset count (xdist's own ``auto``
+    counts the machine's physical cores); macOS has no affinity."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def auto_workers(cpus: int, quick: bool) -> int:
+    """One worker more than ``cpus`` for the full suite, two more for the quick tier, at most 8."""
+    return min(cpus + (2 if quick else 1), MAX_WORKERS)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto``: :func:`auto_workers` for the usable CPUs; the quick tier is ``-m "not slow"``."""
+    return auto_workers(usable_cpus(), quick=config.option.markexpr == "not slow")
 
 
 def session_started_at(config: pytest.Config) -> float:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import yaml
@@ -69,22 +68,3 @@ def test_what_the_workflow_leaves_to_ci_run_is_there() -> None:
     for script in (ROOT / ".ci" / "run", ROOT / "scripts" / "setup.sh", ROOT / "scripts" / "test.sh"):
         subprocess.run(["bash", "-n", str(script)], check=True)
 
-
-def test_test_sh_starts_one_worker_more_than_cpus_and_two_more_for_quick() -> None:
-    """scripts/workers.py: 3 and 4 on this 2-CPU machine (measured), the same rule elsewhere, at most 8."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("workers", ROOT / "scripts" / "workers.py")
-    workers = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(workers)
-    assert [workers.default_workers(2, quick) for quick in (False, True)] == [3, 4]
-    assert [workers.default_workers(1, quick) for quick in (False, True)] == [2, 3]
-    assert workers.default_workers(16, True) == workers.MAX_WORKERS == 8
-    # the CPUs it counts are those the process may use (taskset, a container's cpuset), not the machine's
-    one_cpu = min(os.sched_getaffinity(0))
-    printed = subprocess.run([sys.executable, str(ROOT / "scripts" / "workers.py"), "--quick"], capture_output=True,
-                             text=True, check=True, preexec_fn=lambda: os.sched_setaffinity(0, {one_cpu}))
-    assert printed.stdout.strip() == "3"
-    test_sh = (ROOT / "scripts" / "test.sh").read_text(encoding="utf-8")
-    assert 'workers=${COURSE_TEST_WORKERS:-$(.venv/bin/python scripts/workers.py "${tier[@]}")}' in test_sh
-    assert 'pytest -n "$workers"' in test_sh

@@ -1,17 +1,19 @@
-"""The suite's own plumbing in ``tests/suite_plugin.py``: ``--lesson NN`` keeps one lesson's tests.
+"""The suite's own plumbing in ``tests/suite_plugin.py``: ``--lesson NN`` keeps one lesson's tests;
+``-n auto`` starts one worker more than the usable CPUs (two more for the quick tier).
 
 (The Restart & Run All deselection of nbval's cells is tested in ``test_restart_run_all.py``.)
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from suite_plugin import of_lesson
+from suite_plugin import MAX_WORKERS, auto_workers, of_lesson
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -63,3 +65,29 @@ def test_an_unknown_lesson_is_a_russian_usage_error() -> None:
     done = _collect("--lesson", "12", "tests/test_suite_plugin.py")
     assert done.returncode == 4, done.stdout + done.stderr
     assert "--lesson 12: такого урока нет; уроки курса: 00, 01" in done.stderr
+
+
+def test_auto_workers_are_one_more_than_cpus_and_two_more_for_quick() -> None:
+    assert [auto_workers(2, quick) for quick in (False, True)] == [3, 4]  # this machine: measured
+    assert [auto_workers(1, quick) for quick in (False, True)] == [2, 3]
+    assert auto_workers(16, True) == MAX_WORKERS == 8
+
+
+def test_minus_n_auto_asks_the_course_rule_for_the_cpus_this_process_may_use(pytestconfig, monkeypatch) -> None:
+    """What ``scripts/test.sh`` passes (``-n auto``) gets the course's count from xdist's hook, not xdist's own
+    (the machine's physical cores); a process pinned to one CPU (taskset, a container's cpuset) counts one."""
+    test_sh = (ROOT / "scripts" / "test.sh").read_text(encoding="utf-8")
+    assert 'pytest -n "${COURSE_TEST_WORKERS:-auto}"' in test_sh
+    cpus = len(os.sched_getaffinity(0))
+    hook = pytestconfig.hook.pytest_xdist_auto_num_workers
+    for markexpr, extra in (("", 1), ("not slow", 2)):  # the full suite, the quick tier (scripts/test.sh --quick)
+        monkeypatch.setattr(pytestconfig.option, "markexpr", markexpr)
+        answer = hook(config=pytestconfig)
+        if hook.spec is None:  # -p no:xdist: no first-result spec, so every implementation answers (only ours)
+            (answer,) = answer
+        assert answer == min(cpus + extra, 8)
+    one_cpu = min(os.sched_getaffinity(0))
+    pinned = subprocess.run([sys.executable, "-c", "from suite_plugin import usable_cpus; print(usable_cpus())"],
+                            cwd=ROOT / "tests", capture_output=True, text=True, check=True,
+                            preexec_fn=lambda: os.sched_setaffinity(0, {one_cpu}))
+    assert pinned.stdout.strip() == "1"
