@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Подготовка окружения курса (идемпотентно): .venv с пакетами из requirements.txt и requirements-proxy.txt
-# (LiteLLM Proxy для урока 08),
+# Подготовка окружения курса (идемпотентно): .venv с пакетами точно по requirements.lock (это
+# requirements.txt и requirements-proxy.txt — LiteLLM Proxy для урока 08 — со всеми зависимостями),
 # а если мы root на Debian/Ubuntu — ещё redis-server (уроки 01 и 05), bubblewrap (песочница
-# грейдера) и, с флагом --browser, chromium (браузерные тесты). Повторный запуск ничего не переустанавливает.
+# грейдера) и, с флагом --browser, chromium (браузерные тесты). Повторный запуск ставит только то, что
+# разошлось с requirements.lock (обычно ничего: ~0,1 с).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,15 +37,27 @@ if [ "$(id -u)" = 0 ] && command -v dpkg >/dev/null 2>&1 && ! dpkg -s fonts-noto
   apt_install fc-emoji-font-not-a-program fonts-noto-color-emoji || true
 fi
 
-[ -x .venv/bin/python ] || "$PY" -m venv .venv
-stamp=.venv/.requirements.sha256
-sum=$(cat requirements.txt requirements-proxy.txt pyproject.toml | sha256sum | cut -d' ' -f1)
-if [ "$(cat "$stamp" 2>/dev/null)" != "$sum" ]; then
-  echo "Ставлю пакеты Python в .venv (первый раз — пара минут)…"
-  .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -r requirements.txt
-  .venv/bin/python -m pip install -q -r requirements-proxy.txt  # урок 08: шлюз (+~45 МБ)
-  echo "$sum" > "$stamp"
+fresh=0
+[ -x .venv/bin/python ] || { "$PY" -m venv .venv; fresh=1; }
+# Пакеты ставятся точно по requirements.lock (его делает `make lock` из requirements*.txt), и каждый
+# запуск сверяет с ним .venv: пакет другой версии (обновлённый руками, скажем) возвращается к
+# закреплённой. Ставит uv (секунды; версия — из того же lock-файла), а если uv не ставится — pip.
+[ "$fresh" = 1 ] && echo "Ставлю пакеты Python в .venv по requirements.lock (первый раз — около минуты)…"
+uv_pin=$(grep -m1 '^uv==' requirements.lock)
+if [ "$(.venv/bin/uv --version 2>/dev/null | cut -d' ' -f2)" != "${uv_pin#uv==}" ]; then
+  .venv/bin/python -m pip install -q "$uv_pin" \
+    || echo "uv не поставился — ставлю пакеты pip'ом (то же, только медленнее)." >&2
+fi
+if [ "$(.venv/bin/uv --version 2>/dev/null | cut -d' ' -f2)" = "${uv_pin#uv==}" ]; then
+  if ! out=$(.venv/bin/uv pip install --python .venv/bin/python -r requirements.lock 2>&1); then
+    printf '%s\n' "$out" >&2; exit 1
+  fi
+  changed=$(printf '%s\n' "$out" | grep -E '^ [-+~] ' || true)
+  if [ "$fresh" = 0 ] && [ -n "$changed" ]; then
+    printf 'Пакеты .venv приведены к requirements.lock (− было, + стало):\n%s\n' "$changed"
+  fi
+else
+  .venv/bin/python -m pip install -q -r requirements.lock
 fi
 # Ядро курса: короткие трассировки, русские подсказки и локальная таблица цен даже до start_lesson.
 .venv/bin/python -m course_helpers.kernel --install-kernelspec >/dev/null
