@@ -1,5 +1,5 @@
 # Короткие имена для команд курса (те же, что в README).
-.PHONY: lab test quick lesson timings notebooks bench canary
+.PHONY: lab test quick lesson timings notebooks bench canary lock lock-upgrade
 
 lab:        ## открыть курс в JupyterLab
 	bash scripts/lab.sh
@@ -23,5 +23,14 @@ notebooks:  ## пересобрать и выполнить все ноутбу�
 bench:      ## замеры: провайдер, LiteLLM, кэш, ноутбуки, весь набор тестов
 	.venv/bin/python scripts/bench.py --notebooks --suite
 
-canary:     ## утверждения уроков на новейшем LiteLLM (отчёт, не падение CI)
+canary:     ## новейшие разрешённые версии пакетов во временном .venv: что изменится (отчёт, не падение CI)
 	bash scripts/canary.sh
+
+LOCK = .venv/bin/uv pip compile -q --universal --python-version 3.11 --custom-compile-command "make lock" \
+	requirements.txt requirements-proxy.txt -o requirements.lock
+
+lock:       ## requirements.lock заново из requirements*.txt (закреплённые версии остаются, если подходят)
+	$(LOCK)
+
+lock-upgrade: ## requirements.lock с новейшими разрешёнными версиями (сначала make canary)
+	$(LOCK) --upgrade

@@ -49,7 +49,7 @@ if [ "$(.venv/bin/uv --version 2>/dev/null | cut -d' ' -f2)" != "${uv_pin#uv==}"
     || echo "uv не поставился — ставлю пакеты pip'ом (то же, только медленнее)." >&2
 fi
 if [ "$(.venv/bin/uv --version 2>/dev/null | cut -d' ' -f2)" = "${uv_pin#uv==}" ]; then
-  if ! out=$(.venv/bin/uv pip install --python .venv/bin/python -r requirements.lock 2>&1); then
+  if ! out=$(.venv/bin/uv pip install --compile-bytecode --python .venv/bin/python -r requirements.lock 2>&1); then
     printf '%s\n' "$out" >&2; exit 1
   fi
   changed=$(printf '%s\n' "$out" | grep -E '^ [-+~] ' || true)
