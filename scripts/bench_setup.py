@@ -75,7 +75,7 @@ def installers(repo: Path, work: Path, env: dict[str, str], label: str) -> None:
             seconds = timed([py, "-m", "pip", "install", "-q", "-r", "requirements.lock"], repo, env)
         else:
             seconds = timed([py, "-m", "pip", "install", "-q", uv_pin], repo, env)
-            seconds += timed([str(venv / "bin" / "uv"), "pip", "install", "-q", "--python", py,
+            seconds += timed([str(venv / "bin" / "uv"), "pip", "install", "-q", "--compile-bytecode", "--python", py,
                               "-r", "requirements.lock"], repo, env)
         print(f"  {tool:3} install -r requirements.lock, {label} cache: {seconds:6.1f} s", flush=True)
         shutil.rmtree(venv)
