@@ -35,8 +35,10 @@ class Item:
         return f"[{'OK' if self.ok else 'FAIL'}] {self.label}: {self.detail}"
 
 
-def requirements(path: Path = REPO_ROOT / "requirements.txt") -> dict[str, str | None]:
-    """Package -> pinned version (or None) from requirements.txt."""
+def requirements(path: Path = REPO_ROOT / "requirements.txt",
+                 lock: Path = REPO_ROOT / "requirements.lock") -> dict[str, str | None]:
+    """Package -> the version the course is tested with: the names of requirements.txt, each with its
+    exact version from requirements.lock (a pin of requirements.txt itself where there is no lock)."""
     wanted: dict[str, str | None] = {}
     for line in path.read_text(encoding="utf-8").splitlines():
         if not line.strip() or line.lstrip().startswith(("#", "-")):
@@ -46,11 +48,28 @@ def requirements(path: Path = REPO_ROOT / "requirements.txt") -> dict[str, str |
             wanted[pinned[1]] = pinned[2]
         elif named := NAMED.match(line):
             wanted[named[1]] = None
-    return wanted
+    locked = _locked(lock) if lock.exists() else {}
+    return {name: locked.get(_canonical(name), pin) for name, pin in wanted.items()}
 
 
-# Packages in requirements.txt that only the course's tests need (shown apart from the learner's list).
-INSTRUCTOR_TOOLS = ("pytest", "nbval", "hypothesis", "playwright")
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _locked(lock: Path) -> dict[str, str]:
+    """Exact versions of requirements.lock that apply to this Python (its pins may carry markers)."""
+    from packaging.markers import Marker
+
+    found = {}
+    for line in lock.read_text(encoding="utf-8").splitlines():
+        pin = re.match(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;]+)\s*(?:;\s*(.+))?$", line.strip())
+        if pin and (not pin[3] or Marker(pin[3]).evaluate()):
+            found[_canonical(pin[1])] = pin[2]
+    return found
+
+
+# Packages in requirements.txt that only the course's tests and its set-up need (shown apart from the learner's list).
+INSTRUCTOR_TOOLS = ("pytest", "nbval", "hypothesis", "playwright", "pytest-xdist", "uv")
 
 
 def _package_items(instructor: bool = False) -> list[Item]:
@@ -62,7 +81,7 @@ def _package_items(instructor: bool = False) -> list[Item]:
         if have == "нет":
             items.append(Item(False, name, "не установлен — выполните: bash scripts/setup.sh"))
         elif pin and have != pin:
-            items.append(Item(False, name, f"{have}, а курс рассчитан на {pin} (pip install {name}=={pin})"))
+            items.append(Item(False, name, f"{have}, а курс проверен с {pin} (requirements.lock): выполните bash scripts/setup.sh"))
         else:
             items.append(Item(True, name, have))
     return items
@@ -154,7 +173,7 @@ def doctor(start_provider: bool = True) -> None:
     print("Всё готово к курсу." if not failed else
           f"Проблем: {len(failed)}. Исправьте пункты [FAIL] (README, раздел «Если что-то не так»).")
     tools = _package_items(instructor=True)
-    print("Для преподавателя (тесты курса, ученику не нужны): "
+    print("Для преподавателя (тесты и установка курса, ученику не нужны): "
           + ", ".join(f"{i.label} {i.detail if i.ok else '— нет'}" for i in tools))
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import atexit
 import importlib.util
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -49,7 +50,7 @@ class GatewayUnavailable(RuntimeError):
 
 
 def missing_packages() -> list[str]:
-    """Packages of requirements-proxy.txt that are not installed in this environment."""
+    """Packages of requirements-proxy.txt (locked in requirements.lock) that are not installed here."""
     return [package for module, package in PROXY_MODULES.items() if importlib.util.find_spec(module) is None]
 
 
@@ -60,8 +61,9 @@ def packages_problem() -> str | None:
         return None
     return ("Для урока 08 нужны пакеты LiteLLM Proxy, их нет в этом окружении: " + ", ".join(missing) + ".\n"
             "Запустите в терминале из папки курса:\n"
-            "    .venv/bin/pip install -r requirements-proxy.txt\n"
-            "(или ещё раз scripts/setup.sh), затем перезапустите ядро (Kernel → Restart).")
+            "    bash scripts/setup.sh\n"
+            "(ставит всё по requirements.lock; без него — .venv/bin/pip install -r requirements.lock),\n"
+            "затем перезапустите ядро (Kernel → Restart).")
 
 
 def check_packages() -> None:
@@ -125,6 +127,13 @@ class Gateway:
         text = self.log.read_text(encoding="utf-8", errors="replace") if self.log.exists() else ""
         return text[-chars:]
 
+    def log_error(self) -> str | None:
+        """The last exception line of the replica's log (``…Error: why``), wherever the proxy's banners put it:
+        its stdout and stderr share the log, and their order at exit varies (seen on Debian's Python 3.11.2)."""
+        text = self.log.read_text(encoding="utf-8", errors="replace") if self.log.exists() else ""
+        found = re.findall(r"^(?:[A-Za-z_][\w.]*\.)?[A-Z]\w*(?:Error|Exception)(?::.*)?$", text, re.M)
+        return found[-1] if found else None
+
     def stop(self) -> None:
         """Stop the replica (it also stops by itself when the kernel dies)."""
         guard.stop(self.process, timeout=10)
@@ -161,8 +170,10 @@ def start_gateway(provider: PracticeProvider, config: Path | str = CONFIG, *, re
         if process.poll() is not None or time.monotonic() > deadline:
             guard.stop(process)
             reason = "процесс завершился" if process.poll() is not None else f"не ответил за {READY_TIMEOUT_S:.0f} с"
-            raise GatewayUnavailable(f"Шлюз (LiteLLM Proxy) не запустился: {reason}. Конец журнала {log}:\n"
-                                     + gateway.log_tail())
+            error = gateway.log_error()
+            raise GatewayUnavailable(f"Шлюз (LiteLLM Proxy) не запустился: {reason}."
+                                     + (f"\nОшибка: {error}" if error else "")
+                                     + f"\nКонец журнала {log}:\n" + gateway.log_tail())
         time.sleep(0.1)
     gateway.started_s = time.monotonic() - started
     _running.append(gateway)

@@ -50,6 +50,7 @@ import math
 import os
 import platform
 import random
+import signal
 import sys
 import threading
 import time
@@ -1437,6 +1438,10 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("--idle-timeout должен быть больше нуля")
     if args.parent_watch:
         threading.Thread(target=_exit_when_stdin_closes, daemon=True).start()
+    # Ctrl+C stops it even when it was started with SIGINT ignored: a background job of a non-interactive
+    # shell inherits SIG_IGN, and Python then leaves it so (a test's provider ignored Ctrl+C that way).
+    # Started from a lesson it runs in a session of its own (course_helpers.guard): interrupts miss it.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         asyncio.run(_serve(args))
     except KeyboardInterrupt:

@@ -71,8 +71,8 @@ def setup_caching(kind: str = "disk", directory: str | Path | None = None, ttl: 
     try:
         litellm.cache = Cache(**options)
     except ModuleNotFoundError as e:
-        raise RuntimeError(f"Для кэша {kind} не хватает пакета ({e}). Выполните: "
-                           "pip install -r requirements.txt") from None
+        raise RuntimeError(f"Для кэша {kind} не хватает пакета ({e}). Выполните в терминале "
+                           "bash scripts/setup.sh (или pip install -r requirements.lock)") from None
     except sqlite3.DatabaseError as e:
         raise RuntimeError(f"Дисковый кэш в {options['disk_cache_dir']} повреждён ({e}). Выход: "
                            f"setup_caching('disk', {str(options['disk_cache_dir'])!r}, reset=True) удалит его "

@@ -167,7 +167,7 @@ def learner_hint(error: BaseException) -> str | None:
     """A Russian hint for errors a learner easily causes that LiteLLM reports in English."""
     if isinstance(error, ModuleNotFoundError) and (error.name or "").split(".")[0] in _MISSING_HINTS:
         return (f"💡 Не хватает пакета {error.name}: LiteLLM использует его, но сам не ставит. "
-                "Выполните в терминале: bash scripts/setup.sh (или pip install -r requirements.txt) "
+                "Выполните в терминале: bash scripts/setup.sh (или pip install -r requirements.lock) "
                 "и перезапустите ядро.")
     text = str(error)
     if "LLM Provider NOT provided" in text:

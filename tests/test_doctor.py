@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from importlib.metadata import version
+
 from course_helpers import diagnostics as doctor_module
 
 
@@ -35,3 +37,14 @@ def test_doctor_online_without_key_fails_and_key_is_never_printed(monkeypatch, c
 def test_requirements_parser() -> None:
     wanted = doctor_module.requirements()
     assert wanted["litellm"] == "1.108.14" and "fastapi" in wanted and "-e" not in wanted
+    assert wanted["fastapi"] == version("fastapi")  # versions come from requirements.lock (the tests run in it)
+
+
+def test_doctor_pins_come_from_the_lock(tmp_path) -> None:
+    req, lock = tmp_path / "requirements.txt", tmp_path / "requirements.lock"
+    req.write_text("litellm[caching]==1.108.14\nopenai\nnumpy\n", encoding="utf-8")
+    lock.write_text("openai==9.9.9\n    # via litellm\nnumpy==1.0 ; python_full_version < '3.0'\n"
+                    "numpy==2.0 ; python_full_version >= '3.0'\n", encoding="utf-8")
+    assert doctor_module.requirements(req, lock) == {"litellm": "1.108.14", "openai": "9.9.9", "numpy": "2.0"}
+    assert doctor_module.requirements(req, tmp_path / "absent.lock") == {"litellm": "1.108.14", "openai": None,
+                                                                          "numpy": None}

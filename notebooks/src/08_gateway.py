@@ -443,7 +443,7 @@ quiz("08")
 # ```
 #
 # ```bash
-# pip install -r requirements.txt -r requirements-proxy.txt   # или 'litellm[proxy]' из PyPI
+# pip install -r requirements.lock   # точные версии курса; или 'litellm[proxy]' из PyPI
 # LITELLM_MASTER_KEY=sk-$(openssl rand -hex 16) litellm --config config.yaml --host 0.0.0.0 --port 4000
 # ```
 #
