@@ -29,8 +29,14 @@ canary:     ## новейшие разрешённые версии пакето
 LOCK = .venv/bin/uv pip compile -q --universal --python-version 3.11 --custom-compile-command "make lock" \
 	requirements.txt requirements-proxy.txt -o requirements.lock
 
+# The lock's last line: a hash of what it was compiled from (tests/test_lock.py: a list changed, the lock not).
+STAMP = .venv/bin/python -c "import hashlib; print('\# inputs sha256:', hashlib.sha256(b''.join(open(f, 'rb').read() \
+	for f in ('requirements.txt', 'requirements-proxy.txt', 'pyproject.toml'))).hexdigest())" >> requirements.lock
+
 lock:       ## requirements.lock заново из requirements*.txt (закреплённые версии остаются, если подходят)
 	$(LOCK)
+	$(STAMP)
 
 lock-upgrade: ## requirements.lock с новейшими разрешёнными версиями (сначала make canary)
 	$(LOCK) --upgrade
+	$(STAMP)

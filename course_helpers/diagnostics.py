@@ -81,7 +81,8 @@ def _package_items(instructor: bool = False) -> list[Item]:
         if have == "нет":
             items.append(Item(False, name, "не установлен — выполните: bash scripts/setup.sh"))
         elif pin and have != pin:
-            items.append(Item(False, name, f"{have}, а курс проверен с {pin} (requirements.lock): выполните bash scripts/setup.sh"))
+            items.append(Item(False, name, f"{have}, а курс проверен с {pin} (requirements.lock): "
+                                           "выполните bash scripts/setup.sh"))
         else:
             items.append(Item(True, name, have))
     return items
@@ -89,7 +90,8 @@ def _package_items(instructor: bool = False) -> list[Item]:
 
 def _module_item(module: str, why: str) -> Item:
     found = importlib.util.find_spec(module) is not None
-    return Item(found, f"модуль {module}", why if found else f"нет — {why}; pip install {module}")
+    return Item(found, f"модуль {module}",
+                why if found else f"нет — {why}; выполните bash scripts/setup.sh (ставит всё по requirements.lock)")
 
 
 def _widgets_item() -> Item:
@@ -97,7 +99,7 @@ def _widgets_item() -> Item:
     if folder.is_dir():
         return Item(True, "расширение виджетов JupyterLab", f"jupyterlab_widgets {package_version('jupyterlab_widgets')}")
     return Item(False, "расширение виджетов JupyterLab",
-                "не найдено: панели уроков покажутся текстом. pip install ipywidgets jupyterlab_widgets")
+                "не найдено: панели уроков покажутся текстом. Выполните bash scripts/setup.sh и перезапустите JupyterLab")
 
 
 def _provider_item(start: bool) -> Item:

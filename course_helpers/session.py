@@ -174,7 +174,7 @@ def learner_hint(error: BaseException) -> str | None:
         return ("💡 LiteLLM не понял, к какому провайдеру идти: имя модели начинается с провайдера, например "
                 "openrouter/openai/gpt-4o-mini. Проверьте опечатку в префиксе.")
     if "tenacity" in text and "import failed" in text:
-        return "💡 num_retries требует пакет tenacity: pip install tenacity (он есть в requirements.txt)."
+        return "💡 num_retries требует пакет tenacity: выполните в терминале bash scripts/setup.sh (он есть в requirements.lock) и перезапустите ядро."
     from_llm_client = type(error).__module__.split(".")[0] in ("litellm", "openai", "httpx")
     if _current is None and from_llm_client:
         return ('💡 Сначала выполните ячейку настройки урока — course = start_lesson("NN") в начале ноутбука '

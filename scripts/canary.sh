@@ -16,10 +16,13 @@ rm -rf "$VENV"
 uv_pin=$(grep -m1 '^uv==' requirements.lock)
 "$VENV/bin/python" -m pip install -q "$uv_pin"
 # The same requirements as the course; with LITELLM_SPEC, the LiteLLM line replaced.
-sed "s|^litellm\[caching\]==.*|${LITELLM_SPEC:-&}|" requirements.txt > "$VENV/requirements.txt"
+awk -v spec="${LITELLM_SPEC:-}" 'spec != "" && /^litellm\[caching\]==/ {print spec; next} {print}' \
+  requirements.txt > "$VENV/requirements.txt"
+if [ -n "${LITELLM_SPEC:-}" ] && ! grep -qxF -- "$LITELLM_SPEC" "$VENV/requirements.txt"; then
+  echo "canary: no 'litellm[caching]==…' line in requirements.txt to replace with $LITELLM_SPEC" >&2; exit 2
+fi
 "$VENV/bin/uv" pip compile -q --upgrade --python "$VENV/bin/python" \
   "$VENV/requirements.txt" requirements-proxy.txt -o "$VENV/newest.lock"
-sed -i "s|^-e file://$(pwd -P)\$|-e .|" "$VENV/newest.lock"
 "$VENV/bin/uv" pip install -q --python "$VENV/bin/python" -r "$VENV/newest.lock"
 echo "Canary: the newest allowed versions are in $VENV; running the claims$( [ "${CANARY_ONLY:-}" = claims ] || echo ' and the notebooks')…"
 "$VENV/bin/python" -m pytest tests/test_claims_*.py -q -p no:cacheprovider -o addopts="" -n auto \
@@ -30,5 +33,6 @@ if [ "${CANARY_ONLY:-}" != claims ]; then
     --junitxml="$VENV/notebooks.xml" >"$VENV/notebooks.log" 2>&1 || true
   notebooks=(--notebooks "$VENV/notebooks.xml")
 fi
-"$VENV/bin/python" scripts/canary_report.py --lock requirements.lock --claims "$VENV/claims.xml" "${notebooks[@]}" \
+"$VENV/bin/python" scripts/canary_report.py --lock requirements.lock --claims "$VENV/claims.xml" \
+  ${notebooks[@]+"${notebooks[@]}"} \
   | tee "$VENV/report.txt"

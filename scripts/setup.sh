@@ -3,7 +3,7 @@
 # requirements.txt и requirements-proxy.txt — LiteLLM Proxy для урока 08 — со всеми зависимостями),
 # а если мы root на Debian/Ubuntu — ещё redis-server (уроки 01 и 05), bubblewrap (песочница
 # грейдера) и, с флагом --browser, chromium (браузерные тесты). Повторный запуск ставит только то, что
-# разошлось с requirements.lock (обычно ничего: ~0,1 с).
+# разошлось с requirements.lock (обычно ничего: ~0,2 с).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -43,12 +43,12 @@ fresh=0
 # запуск сверяет с ним .venv: пакет другой версии (обновлённый руками, скажем) возвращается к
 # закреплённой. Ставит uv (секунды; версия — из того же lock-файла), а если uv не ставится — pip.
 [ "$fresh" = 1 ] && echo "Ставлю пакеты Python в .venv по requirements.lock (первый раз — около минуты)…"
-uv_pin=$(grep -m1 '^uv==' requirements.lock)
-if [ "$(.venv/bin/uv --version 2>/dev/null | cut -d' ' -f2)" != "${uv_pin#uv==}" ]; then
+uv_pin=$(grep -m1 '^uv==' requirements.lock | tr -d '\r' || true)  # empty: no uv in the lock, pip installs
+if [ -n "$uv_pin" ] && [ "$(.venv/bin/uv --version 2>/dev/null | cut -d' ' -f2)" != "${uv_pin#uv==}" ]; then
   .venv/bin/python -m pip install -q "$uv_pin" \
     || echo "uv не поставился — ставлю пакеты pip'ом (то же, только медленнее)." >&2
 fi
-if [ "$(.venv/bin/uv --version 2>/dev/null | cut -d' ' -f2)" = "${uv_pin#uv==}" ]; then
+if [ -n "$uv_pin" ] && [ "$(.venv/bin/uv --version 2>/dev/null | cut -d' ' -f2)" = "${uv_pin#uv==}" ]; then
   if ! out=$(.venv/bin/uv pip install --compile-bytecode --python .venv/bin/python -r requirements.lock 2>&1); then
     printf '%s\n' "$out" >&2; exit 1
   fi

@@ -8,6 +8,7 @@ Colab, CI's cache) goes around the lock. Drift to newer versions is the canary's
 
 from __future__ import annotations
 
+import hashlib
 import re
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -50,6 +51,15 @@ def test_every_listed_requirement_is_locked_within_its_bounds() -> None:
     assert not stale, f"requirements.lock is stale, run `make lock`: {stale}"
     assert re.search(r"^-e \.$", LOCK.read_text(encoding="utf-8"), re.M)  # the course's own package, editable
     assert "litellm" in locked and locked["litellm"] == {"1.108.14"}
+
+
+def test_the_lock_was_compiled_from_todays_lists() -> None:
+    """Any change to requirements*.txt or pyproject.toml (a package removed, an extra added) needs `make lock`,
+    which ends the lock with a hash of those files."""
+    inputs = b"".join((ROOT / name).read_bytes() for name in ("requirements.txt", "requirements-proxy.txt", "pyproject.toml"))
+    last = LOCK.read_text(encoding="utf-8").splitlines()[-1]
+    assert last == f"# inputs sha256: {hashlib.sha256(inputs).hexdigest()}", \
+        "requirements*.txt or pyproject.toml changed after requirements.lock was made: run `make lock`"
 
 
 def test_the_lock_is_what_make_lock_writes() -> None:
