@@ -16,6 +16,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from packaging.markers import Marker
+from packaging.utils import canonicalize_name
+
 from course_helpers.redis_server import redact
 from course_helpers.session import REPO_ROOT, current_course, package_version, read_dotenv
 
@@ -48,24 +51,26 @@ def requirements(path: Path = REPO_ROOT / "requirements.txt",
             wanted[pinned[1]] = pinned[2]
         elif named := NAMED.match(line):
             wanted[named[1]] = None
-    locked = _locked(lock) if lock.exists() else {}
-    return {name: locked.get(_canonical(name), pin) for name, pin in wanted.items()}
+    locked = locked_here(lock) if lock.exists() else {}
+    return {name: locked.get(canonicalize_name(name), pin) for name, pin in wanted.items()}
 
 
-def _canonical(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
+LOCK_PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;]+)\s*(?:;\s*(.+))?$")
 
 
-def _locked(lock: Path) -> dict[str, str]:
-    """Exact versions of requirements.lock that apply to this Python (its pins may carry markers)."""
-    from packaging.markers import Marker
-
-    found = {}
+def lock_pins(lock: Path = REPO_ROOT / "requirements.lock") -> list[tuple[str, str, str | None]]:
+    """(normalised name, version, environment marker or None) of every pin in requirements.lock.
+    Used by doctor() here, scripts/canary_report.py and tests/test_lock.py."""
+    pins = []
     for line in lock.read_text(encoding="utf-8").splitlines():
-        pin = re.match(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;]+)\s*(?:;\s*(.+))?$", line.strip())
-        if pin and (not pin[3] or Marker(pin[3]).evaluate()):
-            found[_canonical(pin[1])] = pin[2]
-    return found
+        if match := LOCK_PIN.match(line.strip()):
+            pins.append((canonicalize_name(match[1]), match[2], match[3]))
+    return pins
+
+
+def locked_here(lock: Path = REPO_ROOT / "requirements.lock") -> dict[str, str]:
+    """The pins of requirements.lock that apply to this Python (a universal lock's pins may carry markers)."""
+    return {name: pinned for name, pinned, marker in lock_pins(lock) if not marker or Marker(marker).evaluate()}
 
 
 # Packages in requirements.txt that only the course's tests and its set-up need (shown apart from the learner's list).

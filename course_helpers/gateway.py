@@ -122,16 +122,18 @@ class Gateway:
         except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
             return False
 
+    def log_text(self) -> str:
+        """The replica's whole log so far ("" before it writes one)."""
+        return self.log.read_text(encoding="utf-8", errors="replace") if self.log.exists() else ""
+
     def log_tail(self, chars: int = 1500) -> str:
         """The end of the replica's log (why it did not start, what it complained about)."""
-        text = self.log.read_text(encoding="utf-8", errors="replace") if self.log.exists() else ""
-        return text[-chars:]
+        return self.log_text()[-chars:]
 
     def log_error(self) -> str | None:
         """The last exception line of the replica's log (``…Error: why``), wherever the proxy's banners put it:
         its stdout and stderr share the log, and their order at exit varies (seen on Debian's Python 3.11.2)."""
-        text = self.log.read_text(encoding="utf-8", errors="replace") if self.log.exists() else ""
-        found = re.findall(r"^(?:[A-Za-z_][\w.]*\.)?[A-Z]\w*(?:Error|Exception)(?::.*)?$", text, re.M)
+        found = re.findall(r"^(?:[A-Za-z_][\w.]*\.)?[A-Z]\w*(?:Error|Exception)(?::.*)?$", self.log_text(), re.M)
         return found[-1] if found else None
 
     def stop(self) -> None:

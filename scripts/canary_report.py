@@ -12,24 +12,12 @@ from datetime import date
 from importlib.metadata import distributions
 from pathlib import Path
 
-from packaging.markers import Marker
 from packaging.utils import canonicalize_name
 
-PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;]+)\s*(?:;\s*(.+))?$")
-
-
-def locked(path: Path) -> dict[str, str]:
-    """Pins of the lock that apply to this interpreter (a universal lock has markers)."""
-    pins = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        match = PIN.match(line.strip())
-        if match and (not match.group(3) or Marker(match.group(3)).evaluate()):
-            pins[canonicalize_name(match.group(1))] = match.group(2)
-    return pins
-
+from course_helpers.diagnostics import locked_here
 
 def package_changes(lock: Path) -> list[str]:
-    pins = locked(lock)
+    pins = locked_here(lock)
     installed = {canonicalize_name(d.metadata["Name"]): d.version for d in distributions()}
     installed.pop("litellm-course-helpers", None)  # the course itself (-e .)
     for seed in ("pip", "setuptools", "wheel"):  # the venv's own, not the course's

@@ -44,11 +44,12 @@ fresh=0
 # закреплённой. Ставит uv (секунды; версия — из того же lock-файла), а если uv не ставится — pip.
 [ "$fresh" = 1 ] && echo "Ставлю пакеты Python в .venv по requirements.lock (первый раз — около минуты)…"
 uv_pin=$(grep -m1 '^uv==' requirements.lock | tr -d '\r' || true)  # empty: no uv in the lock, pip installs
-if [ -n "$uv_pin" ] && [ "$(.venv/bin/uv --version 2>/dev/null | cut -d' ' -f2)" != "${uv_pin#uv==}" ]; then
+pinned_uv() { [ -n "$uv_pin" ] && [ "$(.venv/bin/uv --version 2>/dev/null | cut -d' ' -f2)" = "${uv_pin#uv==}" ]; }
+if [ -n "$uv_pin" ] && ! pinned_uv; then
   .venv/bin/python -m pip install -q "$uv_pin" \
     || echo "uv не поставился — ставлю пакеты pip'ом (то же, только медленнее)." >&2
 fi
-if [ -n "$uv_pin" ] && [ "$(.venv/bin/uv --version 2>/dev/null | cut -d' ' -f2)" = "${uv_pin#uv==}" ]; then
+if pinned_uv; then
   if ! out=$(.venv/bin/uv pip install --compile-bytecode --python .venv/bin/python -r requirements.lock 2>&1); then
     printf '%s\n' "$out" >&2; exit 1
   fi

@@ -17,18 +17,18 @@ from packaging.markers import Marker
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from course_helpers.diagnostics import lock_pins
+
 ROOT = Path(__file__).resolve().parent.parent
 LOCK = ROOT / "requirements.lock"
-PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;]+)\s*(?:;\s*(.+))?$")
 
 
 def pins(applying_here: bool) -> dict[str, set[str]]:
     """Locked versions by package; with `applying_here`, only pins whose markers hold for this Python."""
     found: dict[str, set[str]] = {}
-    for line in LOCK.read_text(encoding="utf-8").splitlines():
-        match = PIN.match(line.strip())
-        if match and not (applying_here and match.group(3) and not Marker(match.group(3)).evaluate()):
-            found.setdefault(canonicalize_name(match.group(1)), set()).add(match.group(2))
+    for name, pinned, marker in lock_pins(LOCK):
+        if not (applying_here and marker and not Marker(marker).evaluate()):
+            found.setdefault(name, set()).add(pinned)
     return found
 
 
